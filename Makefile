@@ -1,0 +1,45 @@
+# The two commands (see README): `make run` and `make test`. Everything else is a helper.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export FLASK_APP := wsgi.py
+
+.PHONY: run test setup setup-dev migrate seed bench lifecycle-doc clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+setup: $(VENV)/.installed
+setup-dev: $(VENV)/.installed-dev
+
+migrate: setup
+	$(BIN)/flask db upgrade
+
+seed: migrate
+	$(BIN)/flask demo seed
+
+## make run: set up, migrate, seed the demo (once) and serve http://127.0.0.1:5000 on SQLite.
+run: seed
+	$(BIN)/flask run --host 127.0.0.1 --port 5000
+
+## make test: set up and run the whole suite (PostgreSQL too when TEST_POSTGRES_URL is set).
+test: setup-dev
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: setup-dev
+	$(BIN)/python bench/ecard.py
+
+lifecycle-doc: setup
+	$(BIN)/flask lifecycle table > docs/lifecycle.md
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .hypothesis

@@ -1,0 +1,92 @@
+"""The Flask core of the Guangzhou social security card system.
+
+``create_app()`` binds the extensions, the privacy key ring, the API blueprints, the error
+handlers and the CLI. See README.md for the layout and docs/lifecycle.md for the state table.
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+
+from flask import Flask, g, request
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from app.config import Config
+
+
+def create_app(config: type[Config] | dict | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=False, static_folder="../static", static_url_path="/static")
+    app.config.from_object(Config)
+    if isinstance(config, dict):
+        app.config.update(config)
+    elif config is not None:
+        app.config.from_object(config)
+    _secrets(app)
+    _privacy(app)
+
+    from app.extensions import api, db, jwt, limiter, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(app.config.get("MIGRATIONS_DIR", _root() / "migrations")))
+    jwt.init_app(app)
+    limiter.init_app(app)
+    api.init_app(app)
+
+    from app import problems
+    from app.api import register_blueprints
+    from app.auth import tokens
+    from app.cli import register_cli
+
+    problems.register(app)
+    tokens.register(jwt)
+    register_blueprints(api)
+    register_cli(app)
+
+    @app.before_request
+    def _request_id():
+        g.request_id = request.headers.get("X-Request-ID", "")[:40] or uuid.uuid4().hex
+
+    @app.after_request
+    def _headers(resp):
+        resp.headers["X-Request-ID"] = g.get("request_id", "")
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        resp.headers.setdefault("Referrer-Policy", "no-referrer")
+        return resp
+
+    return app
+
+
+def _root():
+    from app.config import ROOT
+
+    return ROOT
+
+
+def _secrets(app: Flask) -> None:
+    from app.secrets import file_secret
+
+    inst = app.config["INSTANCE_DIR"]
+    app.config["SECRET_KEY"] = app.config.get("SECRET_KEY") or file_secret(inst / "secret_key")
+    app.config["JWT_SECRET_KEY"] = app.config.get("JWT_SECRET_KEY") or file_secret(inst / "jwt_secret")
+
+
+def _privacy(app: Flask) -> None:
+    """Load the data-encryption key ring (Art. 16): from the environment, else a 0600 key file."""
+    from app.privacy.runtime import configure_from
+
+    configure_from(app.config.get("PRIVACY_KEY_FILE") or app.config["INSTANCE_DIR"] / "privacy-keys.json")
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record):
+    """SQLite: enforce foreign keys, WAL for concurrent readers, wait rather than fail on a lock."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cur = dbapi_connection.cursor()
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA busy_timeout=5000")
+        cur.close()
+
+
+logging.getLogger("app").addHandler(logging.NullHandler())

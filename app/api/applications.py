@@ -1,0 +1,51 @@
+"""Applications for a card (Art. 7–10) and the issuance deadline watch list (Art. 10, 25)."""
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields
+
+from app.api.common import commit, etag
+from app.api.schemas import ApplicationIn, CardOut, DeadlineOut
+from app.auth import allow, current_actor
+from app.extensions import db
+from app.models.enums import Role
+from app.services import deadlines, lifecycle, people
+from app.services.errors import InvalidInput
+
+blp = Blueprint("applications", __name__, url_prefix="/api/applications",
+                description="Card applications and deadlines (Art. 7–10, 25)")
+
+
+class WatchQuery(Schema):
+    soon = fields.Integer(load_default=3, metadata={"description": "working days"})
+
+
+@blp.route("/", methods=["POST"])
+@allow(Role.RESIDENT, Role.BANK_TELLER)
+@blp.arguments(ApplicationIn)
+@blp.response(201, CardOut)
+def apply(body):
+    """Apply for a card online or at an outlet (Art. 7), registering the applicant if needed (Art. 9)."""
+    actor = current_actor(body.get("channel"))
+    if "person_id" in body:
+        person_id = body["person_id"]
+    elif "applicant" in body:
+        person_id = people.register(db.session, actor, people.Applicant(**body["applicant"])).id
+    else:
+        raise InvalidInput("Give person_id or applicant.", field="applicant")
+    card = lifecycle.apply(
+        db.session, actor, person_id, bank_id=body["bank_id"],
+        delivery=lifecycle.Delivery(body["delivery_method"], body.get("delivery_address")),
+        service_mode=body["service_mode"], referral=body["referral"], id_verified=body["id_verified"],
+    )
+    commit()
+    return card, 201, {"ETag": etag(card)}
+
+
+@blp.route("/deadlines")
+@allow(Role.AGENCY_CLERK, Role.BUREAU)
+@blp.arguments(WatchQuery, location="query")
+@blp.response(200, DeadlineOut(many=True))
+def watch_list(query):
+    """Applications overdue or due within `soon` working days (Art. 10, 25)."""
+    return deadlines.watch_list(db.session, soon=query["soon"])

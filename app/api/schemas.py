@@ -1,0 +1,295 @@
+"""Marshmallow schemas: validation of input shape, and output with personal data MASKED by default
+(Art. 16). Business rules are not here: the services decide."""
+from __future__ import annotations
+
+import base64
+
+from marshmallow import Schema, ValidationError, fields, validate
+
+from app.models.enums import (
+    CancellationReason,
+    Channel,
+    DeliveryMethod,
+    EligibilityBasis,
+    Field,
+    Referral,
+    ReplacementReason,
+    ServiceMode,
+)
+from app.privacy import mask_address, mask_id_number, mask_name, mask_phone
+
+
+def _enum(e, **kw):
+    return fields.Enum(e, by_value=True, **kw)
+
+
+class Base64Bytes(fields.String):
+    def _deserialize(self, value, attr, data, **kwargs):
+        raw = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return base64.b64decode(raw, validate=True)
+        except ValueError:
+            raise ValidationError("Not valid base64.") from None
+
+
+class Problem(Schema):
+    """RFC 9457 problem details."""
+
+    type = fields.String(required=True)
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    detail = fields.String()
+    instance = fields.String()
+    request_id = fields.String()
+    article = fields.String(metadata={"description": "The article of the Measures that forbids the step."})
+    errors = fields.Dict()
+
+
+class Empty(Schema):
+    pass
+
+
+class ChannelIn(Schema):
+    channel = _enum(Channel, metadata={"description": "Only to name another channel than your role's "
+                                                       "default, e.g. a teller taking a bank-hotline call."})
+
+
+class IdCheckIn(ChannelIn):
+    id_verified = fields.Boolean(load_default=False,
+                                 metadata={"description": "The holder's valid ID document was checked in person."})
+
+
+class DeliveryFields(Schema):
+    delivery_method = _enum(DeliveryMethod, required=True)
+    delivery_address = fields.String(validate=validate.Length(max=200))
+    service_mode = _enum(ServiceMode, load_default=ServiceMode.COUNTER)
+
+
+class ApplicantIn(Schema):
+    doc_type = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    doc_number = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    nationality = fields.String(validate=validate.Length(equal=3))
+    name = fields.String(validate=validate.Length(min=1, max=60))
+    ethnicity = fields.String(validate=validate.Length(max=20))
+    phone = fields.String(validate=validate.Length(max=24))
+    address = fields.String(validate=validate.Length(max=200))
+    photo = Base64Bytes(metadata={"description": "JPEG/PNG photo, base64"})
+    occupation = fields.String(validate=validate.Length(max=60))
+    eligibility = _enum(EligibilityBasis)
+
+
+class ApplicationIn(DeliveryFields, IdCheckIn):
+    person_id = fields.Integer(metadata={"description": "An already registered cardholder; else `applicant`."})
+    applicant = fields.Nested(ApplicantIn)
+    bank_id = fields.Integer(required=True)
+    referral = _enum(Referral, load_default=Referral.SELF)
+
+
+class ReasonIn(ChannelIn):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class DispatchIn(ChannelIn):
+    tracking_ref = fields.String(required=True, validate=validate.Length(min=3, max=40))
+
+
+class PinIn(ChannelIn):
+    pin = fields.String(required=True, load_only=True, validate=validate.Regexp(r"^\d{6}$"))
+
+
+class PinChangeIn(ChannelIn):
+    old_pin = fields.String(required=True, load_only=True, validate=validate.Regexp(r"^\d{6}$"))
+    new_pin = fields.String(required=True, load_only=True, validate=validate.Regexp(r"^\d{6}$"))
+
+
+class PinResetIn(IdCheckIn):
+    new_pin = fields.String(required=True, load_only=True, validate=validate.Regexp(r"^\d{6}$"))
+
+
+class ReissueIn(DeliveryFields, IdCheckIn):
+    pass
+
+
+class ReplaceIn(DeliveryFields, IdCheckIn):
+    reason = _enum(ReplacementReason, required=True)
+    quality_defect = fields.Boolean(load_default=False)
+    new_bank_id = fields.Integer()
+
+
+class FieldLockIn(ChannelIn):
+    reason = fields.String(validate=validate.Length(max=200))
+
+
+class CancelIn(ChannelIn):
+    reason = _enum(CancellationReason, required=True)
+
+
+class InfoChangeIn(IdCheckIn):
+    name = fields.String(validate=validate.Length(min=1, max=60))
+    doc_number = fields.String(validate=validate.Length(min=1, max=40))
+    ethnicity = fields.String(validate=validate.Length(min=1, max=20))
+    photo = Base64Bytes()
+    phone = fields.String(validate=validate.Length(min=1, max=24))
+    address = fields.String(validate=validate.Length(min=1, max=200))
+    occupation = fields.String(validate=validate.Length(min=1, max=60))
+
+
+class ApplicationOut(Schema):
+    kind = fields.String()
+    channel = fields.String()
+    service_mode = fields.String(allow_none=True)
+    referral = fields.String()
+    accepted_on = fields.Date(allow_none=True)
+    due_on = fields.Date(allow_none=True)
+    due_provisional = fields.Boolean()
+    delivery_method = fields.String()
+    delivery_address = fields.Function(lambda a: mask_address(a.delivery_address), allow_none=True)
+    tracking_ref = fields.String(allow_none=True)
+    fee_fen = fields.Integer()
+    fee_waiver = fields.String(allow_none=True)
+    replacement_reason = fields.String(allow_none=True)
+    rejection_reason = fields.String(allow_none=True)
+
+
+class CardOut(Schema):
+    id = fields.Integer()
+    number = fields.String()
+    person_id = fields.Integer()
+    status = fields.String()
+    kind = fields.String()
+    bank_id = fields.Integer()
+    predecessor_id = fields.Integer(allow_none=True)
+    received_on = fields.Date(allow_none=True)
+    activated_at = fields.DateTime(allow_none=True)
+    pin_locked = fields.Method("_pin_locked")
+    version = fields.Integer()
+    application = fields.Nested(ApplicationOut, allow_none=True)
+
+    def _pin_locked(self, card) -> bool:
+        from flask import current_app
+
+        return card.pin_failures >= current_app.config["PIN_MAX_FAILURES"]
+
+
+class FieldStatusOut(Schema):
+    field = fields.String()
+    locked = fields.Boolean()
+
+
+class PersonOut(Schema):
+    """A cardholder as staff see them by default: every identifying value masked (Art. 16)."""
+
+    id = fields.Integer()
+    doc_type = fields.String()
+    doc_number = fields.Function(lambda p: mask_id_number(p.doc_number))
+    ssn = fields.Function(lambda p: mask_id_number(p.ssn))
+    name = fields.Function(lambda p: mask_name(p.name))
+    phone = fields.Function(lambda p: mask_phone(p.phone), allow_none=True)
+    address = fields.Function(lambda p: mask_address(p.address), allow_none=True)
+    has_photo = fields.Function(lambda p: p.photo is not None)
+    sex = fields.String(allow_none=True)
+    nationality = fields.String()
+    occupation = fields.String(allow_none=True)
+    eligibility = fields.String()
+    eligible = fields.Boolean()
+    deceased = fields.Function(lambda p: p.deceased_on is not None)
+    fields_ = fields.List(fields.Nested(FieldStatusOut), attribute="fields", data_key="fields")
+
+
+class EventOut(Schema):
+    id = fields.Integer()
+    card_id = fields.Integer(allow_none=True)
+    operation = fields.String()
+    from_status = fields.String(allow_none=True)
+    to_status = fields.String(allow_none=True)
+    article = fields.String()
+    channel = fields.String()
+    actor_role = fields.String()
+    actor_id = fields.Integer(allow_none=True)
+    outlet_id = fields.Integer(allow_none=True)
+    reason = fields.String(allow_none=True)
+    details = fields.Dict()
+    created_at = fields.DateTime()
+
+
+class StatusOut(Schema):
+    """Application status inquiry (Art. 6, 20)."""
+
+    card = fields.Nested(CardOut)
+    usable = fields.Boolean()
+    settlement_suspended = fields.Boolean()
+    fields_ = fields.Dict(keys=fields.String(), values=fields.Boolean(), attribute="fields", data_key="fields")
+
+
+class PrefillOut(Schema):
+    still_needed = fields.List(fields.String())
+
+
+class DocumentQuery(Schema):
+    doc_type = fields.String(required=True)
+    doc_number = fields.String(required=True)
+
+
+class CardQuery(Schema):
+    number = fields.String()
+    person_id = fields.Integer()
+    status = fields.String()
+
+
+class BankOut(Schema):
+    id = fields.Integer()
+    code = fields.String()
+    name = fields.String()
+
+
+class OutletOut(Schema):
+    id = fields.Integer()
+    code = fields.String()
+    name = fields.String()
+    district = fields.String()
+    address = fields.String()
+    instant = fields.Boolean()
+
+
+class LoginIn(Schema):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=60))
+    password = fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=200))
+
+
+class TokensOut(Schema):
+    access_token = fields.String()
+    refresh_token = fields.String()
+    token_type = fields.String()
+
+
+class DeadlineOut(Schema):
+    card = fields.Nested(CardOut, attribute="card")
+    working_days_left = fields.Integer()
+    overdue = fields.Boolean()
+
+
+class YearScheduleIn(Schema):
+    holidays = fields.List(fields.String(), required=True)
+    workdays = fields.List(fields.String(), load_default=list)
+    source = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class YearScheduleOut(Schema):
+    year = fields.Integer()
+    holidays = fields.List(fields.String())
+    workdays = fields.List(fields.String())
+    source = fields.String()
+    loaded_by = fields.String(allow_none=True)
+    recomputed = fields.Integer()
+
+
+class CalendarOut(Schema):
+    loaded_years = fields.List(fields.Integer())
+    years_without_data = fields.List(fields.Integer())
+
+
+class AccountOut(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    bank_id = fields.Integer(allow_none=True)
+    status = fields.String()

@@ -1,0 +1,65 @@
+"""Settings, read from the environment (twelve-factor).
+
+Everything has a safe default for the embedded demo: a SQLite file under
+``instance/``, secrets and keys generated there on first run (mode 0600).
+Set ``DATABASE_URL`` (e.g. ``postgresql+psycopg://user@host/db``) for PostgreSQL.
+"""
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+class Config:
+    INSTANCE_DIR = Path(os.environ.get("SSC_INSTANCE_DIR", ROOT / "instance"))
+    SQLALCHEMY_DATABASE_URI = os.environ.get(
+        "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'ssc.sqlite3'}"
+    )
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    # Secrets: from the environment, else generated into INSTANCE_DIR (see app.secrets).
+    SECRET_KEY = os.environ.get("SECRET_KEY")
+    JWT_SECRET_KEY = os.environ.get("JWT_SECRET_KEY")
+    JWT_ALGORITHM = "HS256"
+    JWT_DECODE_ALGORITHMS = ["HS256"]  # never "none", never an asymmetric alg with our HMAC secret
+    JWT_ACCESS_TOKEN_EXPIRES = timedelta(minutes=_int("JWT_ACCESS_MINUTES", 15))
+    JWT_REFRESH_TOKEN_EXPIRES = timedelta(hours=_int("JWT_REFRESH_HOURS", 8))
+    JWT_TOKEN_LOCATION = ["headers"]
+    PRIVACY_KEY_FILE = os.environ.get("SSC_PRIVACY_KEY_FILE")  # default: INSTANCE_DIR/privacy-keys.json
+    ECARD_KEY_DIR = os.environ.get("SSC_ECARD_KEY_DIR")  # default: INSTANCE_DIR/ecard-keys
+    ECARD_KEY_PASSPHRASE = os.environ.get("SSC_ECARD_KEY_PASSPHRASE")
+    ECARD_TOKEN_LIFETIME = _int("SSC_ECARD_TOKEN_LIFETIME", 60)
+    ECARD_BATCH_HORIZON = _int("SSC_ECARD_BATCH_HORIZON", 600)  # at most 10 minutes of tokens ahead
+    # Art. 27: the fee is set by the price and finance authorities; configurable, in fen (1/100 yuan).
+    CARD_FEE_FEN = _int("SSC_CARD_FEE_FEN", 2000)
+    # Art. 21: whether inflows still post to a suspended account (default: they post).
+    SUSPENDED_ACCOUNTS_ACCEPT_INFLOWS = os.environ.get("SSC_SUSPENDED_INFLOWS", "1") == "1"
+    PIN_MAX_FAILURES = _int("SSC_PIN_MAX_FAILURES", 5)  # Art. 19
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_HEADERS_ENABLED = True
+    # flask-smorest / OpenAPI; Swagger UI served from our own static/ (no CDN on government intranets).
+    API_TITLE = "Guangzhou Social Security Card"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api"
+    OPENAPI_JSON_PATH = "openapi.json"
+    OPENAPI_SWAGGER_UI_PATH = "docs"
+    OPENAPI_SWAGGER_UI_URL = "/static/vendor/swagger-ui/"
+    API_SPEC_OPTIONS = {
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
+        },
+        "security": [{"bearer": []}],
+    }
+    PAGE_SIZE_MAX = 200
+
+
+class TestConfig(Config):
+    TESTING = True
+    RATELIMIT_ENABLED = True

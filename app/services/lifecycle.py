@@ -1,0 +1,627 @@
+"""The card lifecycle service: every operation the Measures name, one function each.
+
+Each function takes the session and an :class:`Actor`, checks the channel table and the
+state machine (``lifecycle_rules``), the actor's scope, then changes state and writes a
+:class:`CardEvent` in the caller's transaction. A refused operation raises a
+:class:`DomainError` naming the article before anything is changed; the caller commits or
+rolls back the whole request.
+
+Concurrency: every write first locks the cardholder's row (``SELECT … FOR UPDATE`` on
+PostgreSQL), so operations on one person serialize; ``Card.version`` is checked in every
+UPDATE (optimistic lock, also the API's ETag) which covers SQLite.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.models import (
+    Bank,
+    Card,
+    CardApplication,
+    CardEvent,
+    FieldStatus,
+    Outlet,
+    Person,
+    SettlementAccount,
+    next_value,
+)
+from app.models.card import PENDING_STATES, VALID_STATES
+from app.models.enums import (
+    AccountKind,
+    AccountStatus,
+    CancellationReason,
+    CardKind,
+    CardStatus,
+    Channel,
+    DeliveryMethod,
+    Field,
+    Referral,
+    ReplacementReason,
+    Role,
+    ServiceMode,
+)
+from app.services import clock, deadlines
+from app.services.hashing import hash_password, verify_password
+from app.services.actor import Actor
+from app.services.documents import new_card_number
+from app.services.errors import (
+    ChannelNotAllowed,
+    IllegalTransition,
+    Ineligible,
+    InvalidInput,
+    NotFound,
+    OutOfScope,
+    PinLocked,
+    PinRefused,
+    PreconditionFailed,
+)
+from app.services.fees import card_fee
+from app.services.lifecycle_rules import (
+    CHANNEL_ARTICLES,
+    CHANNELS,
+    ID_CHECK_REQUIRED,
+    REFUSAL_ARTICLES,
+    TRANSITION_INDEX,
+    Op,
+    Transition,
+)
+
+def _cfg(key: str):
+    return current_app.config[key]
+
+
+# ---------------------------------------------------------------- loading and checks
+
+
+def lock_person(session: Session, person_id: int) -> Person:
+    """Load and lock the cardholder row: all lifecycle writes for one person serialize on it."""
+    person = session.execute(
+        select(Person).where(Person.id == person_id).with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+    if person is None:
+        raise NotFound(f"No cardholder {person_id}.")
+    return person
+
+
+def load_card(session: Session, card_id: int, *, lock: bool = True) -> Card:
+    card = session.get(Card, card_id)
+    if card is None:
+        raise NotFound(f"No card {card_id}.")
+    if lock:
+        lock_person(session, card.person_id)
+        session.refresh(card)  # the state as of the lock, not as first read
+    return card
+
+
+def _check_version(card: Card, expected_version: int | None) -> None:
+    if expected_version is not None and card.version != expected_version:
+        raise PreconditionFailed(
+            f"Card {card.number} is at version {card.version}, not {expected_version}: reload it and retry."
+        )
+
+
+def _check_channel(op: Op, actor: Actor) -> None:
+    if (actor.channel, actor.role) not in CHANNELS[op]:
+        allowed = ", ".join(f"{c} by {r}" for c, r in CHANNELS[op])
+        raise ChannelNotAllowed(
+            f"'{op}' cannot be done through {actor.channel} by {actor.role}; allowed: {allowed}.",
+            article=CHANNEL_ARTICLES.get(op) or article_of(op),
+        )
+    if actor.channel is Channel.OUTLET and actor.outlet_id is None:
+        raise ChannelNotAllowed(f"'{op}' at an outlet needs the teller's outlet.", article="Art. 6")
+
+
+def article_of(op: Op) -> str:
+    return next(t.article for (o, _), t in TRANSITION_INDEX.items() if o is op)
+
+
+def _transition(op: Op, source: CardStatus | None) -> Transition:
+    t = TRANSITION_INDEX.get((op, source))
+    if t is None:
+        raise IllegalTransition(
+            f"'{op}' is not allowed for a card that is {source or 'absent'}.",
+            article=REFUSAL_ARTICLES.get(op) or article_of(op),
+            state=str(source) if source else None,
+        )
+    return t
+
+
+def check_scope(actor: Actor, person_id: int, bank_id: int | None) -> None:
+    """Least privilege (Art. 16): residents act only on themselves, tellers on their bank's cards."""
+    if actor.role is Role.RESIDENT and actor.person_id != person_id:
+        raise OutOfScope("A resident may act only on their own card.", article="Art. 16, 19")
+    if actor.role is Role.BANK_TELLER and bank_id is not None and actor.bank_id != bank_id:
+        raise OutOfScope("This card belongs to another bank's customers.", article="Art. 16")
+
+
+def _check_id(op: Op, id_verified: bool) -> None:
+    if op in ID_CHECK_REQUIRED and not id_verified:
+        raise InvalidInput(
+            f"'{op}' needs the holder's valid ID document checked in person (id_verified).",
+            article={Op.DEREGISTER_LOSS: "Art. 22", Op.RESET_PIN: "Art. 19"}.get(op, "Art. 10 ¶2, 25 ¶2"),
+        )
+
+
+def _begin(
+    session: Session, op: Op, actor: Actor, card_id: int, expected_version: int | None,
+    *, scope_bank: bool = True,
+) -> tuple[Card, Transition]:
+    _check_channel(op, actor)
+    card = load_card(session, card_id)
+    check_scope(actor, card.person_id, card.bank_id if scope_bank else None)
+    t = _transition(op, card.status)
+    _check_version(card, expected_version)
+    return card, t
+
+
+def _event(
+    session: Session, actor: Actor, op: Op, *, person_id: int, card: Card | None, article: str,
+    source: CardStatus | None = None, reason: str | None = None, **details,
+) -> CardEvent:
+    ev = CardEvent(
+        person_id=person_id, card_id=card.id if card else None, operation=str(op),
+        from_status=str(source) if source else None, to_status=str(card.status) if card else None,
+        article=article, channel=actor.channel, actor_id=actor.user_id, actor_role=actor.role,
+        outlet_id=actor.outlet_id, agency_id=actor.agency_id, reason=reason,
+        details={k: v for k, v in details.items() if v is not None}, request_id=actor.request_id,
+        created_at=clock.now(),
+    )
+    session.add(ev)
+    return ev
+
+
+def _move(session: Session, actor: Actor, card: Card, t: Transition, **details) -> Card:
+    """Apply a transition (or just record it, when the state does not change) and write its event."""
+    source = card.status
+    if t.target is not None:
+        card.status = t.target
+    card.updated_at = clock.now()  # bumps the version even when the state is unchanged
+    _event(session, actor, t.op, person_id=card.person_id, card=card, article=t.article,
+           source=source, **details)
+    session.flush()
+    return card
+
+
+# ---------------------------------------------------------------- accounts (Art. 13, 21, 24)
+
+
+def accounts(session: Session, person_id: int, *, open_only: bool = True) -> list[SettlementAccount]:
+    q = select(SettlementAccount).where(SettlementAccount.person_id == person_id)
+    if open_only:
+        q = q.where(SettlementAccount.status != AccountStatus.CLOSED)
+    return list(session.scalars(q.order_by(SettlementAccount.id)))
+
+
+def _ensure_accounts(session: Session, person_id: int, bank_id: int) -> None:
+    have = {a.kind for a in accounts(session, person_id) if a.status is not AccountStatus.UNBINDING}
+    if AccountKind.MEDICAL not in have:
+        session.add(SettlementAccount(person_id=person_id, kind=AccountKind.MEDICAL, status=AccountStatus.PENDING))
+    if AccountKind.FINANCIAL not in have:
+        session.add(SettlementAccount(person_id=person_id, kind=AccountKind.FINANCIAL, bank_id=bank_id,
+                                      status=AccountStatus.PENDING))
+
+
+def _set_accounts(session: Session, person_id: int, frm: Iterable[AccountStatus], to: AccountStatus) -> None:
+    frm = set(frm)
+    for a in accounts(session, person_id):
+        if a.status in frm:
+            a.status = to
+            a.suspended_at = clock.now() if to is AccountStatus.SUSPENDED else None
+
+
+def settlement_suspended(session: Session, person_id: int) -> bool:
+    """Art. 21: true while a loss is in force (registered, or a reissue not yet activated)."""
+    return any(a.status is AccountStatus.SUSPENDED for a in accounts(session, person_id))
+
+
+# ---------------------------------------------------------------- creating cards (Art. 7–12, 23–25, 27)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    method: DeliveryMethod
+    address: str | None = None  # express only (Art. 12)
+
+
+def _published_bank(session: Session, bank_id: int) -> Bank:
+    bank = session.get(Bank, bank_id)
+    if bank is None or not bank.published:
+        raise InvalidInput(f"Bank {bank_id} is not on the Bureau's published list of cooperating banks.",
+                           article="Art. 6 ¶2, 9 ¶3", field="bank_id")
+    return bank
+
+
+def _outlet(session: Session, actor: Actor) -> Outlet | None:
+    return session.get(Outlet, actor.outlet_id) if actor.outlet_id else None
+
+
+def _check_delivery(delivery: Delivery) -> None:
+    if delivery.method is DeliveryMethod.EXPRESS and not (delivery.address or "").strip():
+        raise InvalidInput("Express delivery needs a mailing address.", article="Art. 12",
+                           field="delivery_address")
+
+
+def _new_card(
+    session: Session, actor: Actor, person: Person, *, kind: CardKind, bank_id: int, delivery: Delivery,
+    service_mode: ServiceMode, referral: Referral = Referral.SELF, predecessor: Card | None = None,
+    replacement_reason: ReplacementReason | None = None, quality_defect: bool = False,
+) -> Card:
+    _check_delivery(delivery)
+    outlet = _outlet(session, actor)
+    if service_mode is not ServiceMode.COUNTER and actor.channel is not Channel.OUTLET:
+        raise ChannelNotAllowed(f"'{service_mode}' service is given by a bank outlet.", article="Art. 8, 10 ¶2")
+    if service_mode is ServiceMode.INSTANT and not (outlet and outlet.instant):
+        raise ChannelNotAllowed("Instant issuance needs an instant card-making outlet.", article="Art. 10 ¶2, 25 ¶2")
+    fee, waiver = card_fee(
+        kind, fee_fen=_cfg("CARD_FEE_FEN"), today=clock.today(), replacement_reason=replacement_reason,
+        quality_defect=quality_defect, previous_received_on=predecessor.received_on if predecessor else None,
+    )
+    card = Card(
+        number=new_card_number(next_value(session, "card_number")), person_id=person.id,
+        status=CardStatus.APPLIED, kind=kind, bank_id=bank_id,
+        predecessor_id=predecessor.id if predecessor else None, created_at=clock.now(), updated_at=clock.now(),
+    )
+    session.add(card)
+    session.flush()
+    session.add(CardApplication(
+        card_id=card.id, person_id=person.id, kind=kind, channel=actor.channel, service_mode=service_mode,
+        referral=referral, outlet_id=actor.outlet_id, replacement_reason=replacement_reason,
+        quality_defect=quality_defect, submitted_at=clock.now(), delivery_method=delivery.method,
+        delivery_address=delivery.address if delivery.method is DeliveryMethod.EXPRESS else None,
+        fee_fen=fee, fee_waiver=waiver,
+    ))
+    t = _transition(Op.APPLY, None)
+    _event(session, actor, Op.APPLY, person_id=person.id, card=card, article=t.article,
+           kind=str(kind), service_mode=str(service_mode), referral=str(referral), fee_fen=fee,
+           fee_waiver=str(waiver) if waiver else None,
+           replacement_reason=str(replacement_reason) if replacement_reason else None)
+    session.flush()
+    if service_mode is ServiceMode.INSTANT:
+        _issue(session, actor, card, _transition(Op.ISSUE_INSTANTLY, CardStatus.APPLIED))
+    return card
+
+
+def apply(
+    session: Session, actor: Actor, person_id: int, *, bank_id: int, delivery: Delivery,
+    service_mode: ServiceMode = ServiceMode.COUNTER, referral: Referral = Referral.SELF, id_verified: bool = False,
+) -> Card:
+    """Apply for a card (Art. 7, 9): online or at an outlet of a published bank (door-to-door and
+    instant issuance are ways an outlet serves, Art. 8 ¶2, 10 ¶2)."""
+    _check_channel(Op.APPLY, actor)
+    person = lock_person(session, person_id)
+    check_scope(actor, person.id, None)
+    if actor.role is Role.BANK_TELLER and actor.bank_id != bank_id:
+        raise OutOfScope("A teller takes applications for their own bank only.", article="Art. 9 ¶3")
+    _published_bank(session, bank_id)
+    if person.deceased_on or not person.eligible:
+        raise Ineligible("The applicant does not hold Guangzhou household registration or lawfully enjoy its "
+                         "social security or other public services.", article="Art. 4")
+    if service_mode is ServiceMode.INSTANT:
+        _check_id(Op.ISSUE_INSTANTLY, id_verified)
+    held = [c for c in person.cards if c.status in VALID_STATES or c.status in PENDING_STATES]
+    if held:
+        raise IllegalTransition(
+            f"The applicant already has card {held[0].number} ({held[0].status}); apply for a reissue "
+            "(Art. 23) or a replacement (Art. 24) instead.", article="Art. 23, 24", state=str(held[0].status))
+    kind = CardKind.RENEWED if person.cards else CardKind.FIRST
+    _ensure_accounts(session, person.id, bank_id)
+    return _new_card(session, actor, person, kind=kind, bank_id=bank_id, delivery=delivery,
+                     service_mode=service_mode, referral=referral)
+
+
+def reissue(
+    session: Session, actor: Actor, card_id: int, *, delivery: Delivery,
+    service_mode: ServiceMode = ServiceMode.COUNTER, expected_version: int | None = None, id_verified: bool = False,
+) -> Card:
+    """Reissue a lost card (Art. 23, 25): the old card is void for ever and a new card with a new
+    number is made. Applying ends any chance of loss deregistration (Art. 22). Both settlement
+    accounts stay suspended until the new card is activated (Art. 21)."""
+    old, t = _begin(session, Op.REISSUE, actor, card_id, expected_version)
+    if service_mode is ServiceMode.INSTANT:
+        _check_id(Op.ISSUE_INSTANTLY, id_verified)
+    old.ended_at = clock.now()
+    _move(session, actor, old, t)
+    _set_accounts(session, old.person_id, {AccountStatus.ACTIVE, AccountStatus.PENDING}, AccountStatus.SUSPENDED)
+    return _new_card(session, actor, old.person, kind=CardKind.REISSUE, bank_id=old.bank_id, delivery=delivery,
+                     service_mode=service_mode, predecessor=old)
+
+
+def replace(
+    session: Session, actor: Actor, card_id: int, *, reason: ReplacementReason, delivery: Delivery,
+    quality_defect: bool = False, new_bank_id: int | None = None, service_mode: ServiceMode = ServiceMode.COUNTER,
+    expected_version: int | None = None, id_verified: bool = False,
+) -> Card:
+    """Replace a card (Art. 24, 25): damaged (24(1)), basic data changed (24(2), normally through
+    :func:`change_info`), or a change of bank (24(3)). The old card stays usable until the new one
+    is issued. For a bank change the teller of the NEW bank takes it; the former bank confirms the
+    unbinding of its financial account (:func:`confirm_unbind`); the medical account stays."""
+    bank_change = reason is ReplacementReason.BANK_CHANGE
+    old, t = _begin(session, Op.REPLACE, actor, card_id, expected_version, scope_bank=not bank_change)
+    if service_mode is ServiceMode.INSTANT:
+        _check_id(Op.ISSUE_INSTANTLY, id_verified)
+    if quality_defect and reason is not ReplacementReason.DAMAGED:
+        raise InvalidInput("A quality defect is a reason only for a damaged card.", article="Art. 27(2)")
+    bank_id = old.bank_id
+    if bank_change:
+        if new_bank_id is None or new_bank_id == old.bank_id:
+            raise InvalidInput("A change of bank needs a different new bank.", article="Art. 24(3)", field="new_bank_id")
+        _published_bank(session, new_bank_id)
+        if actor.bank_id != new_bank_id:
+            raise OutOfScope("A change of bank is taken at an outlet of the new bank.", article="Art. 24(3)")
+        bank_id = new_bank_id
+        for a in accounts(session, old.person_id):
+            if a.kind is AccountKind.FINANCIAL and a.status is not AccountStatus.UNBINDING:
+                a.status = AccountStatus.UNBINDING
+        session.add(SettlementAccount(person_id=old.person_id, kind=AccountKind.FINANCIAL, bank_id=bank_id,
+                                      status=AccountStatus.PENDING))
+    _move(session, actor, old, t, reason=str(reason))
+    return _new_card(session, actor, old.person, kind=CardKind.REPLACEMENT, bank_id=bank_id, delivery=delivery,
+                     service_mode=service_mode, predecessor=old, replacement_reason=reason,
+                     quality_defect=quality_defect)
+
+
+def confirm_unbind(session: Session, actor: Actor, person_id: int) -> SettlementAccount:
+    """The former bank confirms the unbinding of its financial account after a bank change (Art. 24 ¶2)."""
+    _check_channel(Op.CONFIRM_UNBIND, actor)
+    lock_person(session, person_id)
+    account = next((a for a in accounts(session, person_id) if a.status is AccountStatus.UNBINDING), None)
+    if account is None:
+        raise IllegalTransition("No financial account is waiting to be unbound.", article="Art. 24 ¶2")
+    if actor.bank_id != account.bank_id:
+        raise OutOfScope("Only the former bank confirms the unbinding of its account.", article="Art. 24 ¶2")
+    account.status, account.closed_at, account.unbind_confirmed_by = AccountStatus.CLOSED, clock.now(), actor.user_id
+    _event(session, actor, Op.CONFIRM_UNBIND, person_id=person_id, card=None, article="Art. 24 ¶2",
+           account_id=account.id)
+    session.flush()
+    return account
+
+
+# ---------------------------------------------------------------- production and distribution (Art. 10, 12, 25)
+
+
+def accept(session: Session, actor: Actor, card_id: int, *, expected_version: int | None = None) -> Card:
+    """Accept an application: the 12-working-day clock starts (Art. 10, 25)."""
+    card, t = _begin(session, Op.ACCEPT, actor, card_id, expected_version)
+    app_ = card.application
+    app_.accepted_on = clock.today()
+    due = deadlines.due_date(session, app_.accepted_on)
+    app_.due_on, app_.due_provisional = due.due, due.provisional
+    return _move(session, actor, card, t, due_on=due.due.isoformat(), provisional=due.provisional or None)
+
+
+def reject(session: Session, actor: Actor, card_id: int, *, reason: str, expected_version: int | None = None) -> Card:
+    card, t = _begin(session, Op.REJECT, actor, card_id, expected_version)
+    card.application.rejection_reason = reason
+    card.ended_at = clock.now()
+    return _move(session, actor, card, t, reason=reason)
+
+
+def start_production(session: Session, actor: Actor, card_id: int, *, expected_version: int | None = None) -> Card:
+    card, t = _begin(session, Op.START_PRODUCTION, actor, card_id, expected_version)
+    return _move(session, actor, card, t)
+
+
+def finish_production(session: Session, actor: Actor, card_id: int, *, expected_version: int | None = None) -> Card:
+    card, t = _begin(session, Op.FINISH_PRODUCTION, actor, card_id, expected_version)
+    return _move(session, actor, card, t)
+
+
+def dispatch(
+    session: Session, actor: Actor, card_id: int, *, tracking_ref: str, expected_version: int | None = None,
+) -> Card:
+    card, t = _begin(session, Op.DISPATCH, actor, card_id, expected_version)
+    if card.application.delivery_method is not DeliveryMethod.EXPRESS:
+        raise IllegalTransition("The holder chose pickup at an outlet, not express delivery.", article="Art. 12")
+    card.application.tracking_ref = tracking_ref
+    return _move(session, actor, card, t, tracking_ref=tracking_ref)
+
+
+def deliver(session: Session, actor: Actor, card_id: int, *, expected_version: int | None = None) -> Card:
+    card, t = _begin(session, Op.DELIVER, actor, card_id, expected_version)
+    return _issue(session, actor, card, t)
+
+
+def pick_up(
+    session: Session, actor: Actor, card_id: int, *, expected_version: int | None = None, id_verified: bool = False,
+) -> Card:
+    card, t = _begin(session, Op.PICK_UP, actor, card_id, expected_version)
+    if card.application.delivery_method is not DeliveryMethod.PICKUP:
+        raise IllegalTransition("This card is being delivered by express.", article="Art. 12")
+    return _issue(session, actor, card, t, id_verified=id_verified or None)
+
+
+def _issue(session: Session, actor: Actor, card: Card, t: Transition, **details) -> Card:
+    """The card reaches the holder: receipt date (Art. 27(2)); a replaced card ends (Art. 24)."""
+    card.received_on = clock.today()
+    if t.op is Op.ISSUE_INSTANTLY:
+        card.application.accepted_on = card.application.due_on = clock.today()
+    _move(session, actor, card, t, **details)
+    if card.kind is CardKind.REPLACEMENT and card.predecessor_id:
+        old = session.get(Card, card.predecessor_id)
+        if old.status is CardStatus.REPLACEMENT_PENDING:
+            src, old.status, old.ended_at, old.updated_at = old.status, CardStatus.REPLACED, clock.now(), clock.now()
+            _event(session, actor, Op.REPLACE, person_id=old.person_id, card=old, article="Art. 24",
+                   source=src, replaced_by=card.number)
+            session.flush()
+    return card
+
+
+# ---------------------------------------------------------------- use (Art. 6, 19, 21, 22)
+
+
+def _set_pin(card: Card, pin: str) -> None:
+    if not (pin.isdigit() and len(pin) == 6):
+        raise InvalidInput("A PIN is six digits.", field="pin")
+    if len(set(pin)) == 1 or pin in "0123456789" or pin in "9876543210":
+        raise InvalidInput("That PIN is too easy to guess.", article="Art. 19", field="pin")
+    card.pin_hash = hash_password(pin)
+    card.pin_failures = 0
+
+
+def activate(
+    session: Session, actor: Actor, card_id: int, *, pin: str, expected_version: int | None = None,
+) -> Card:
+    """Activate a card in the holder's hands, setting its PIN (Art. 6, 19). Activation ends a loss
+    in force for a reissued card, so both accounts resume (Art. 21)."""
+    card, t = _begin(session, Op.ACTIVATE, actor, card_id, expected_version)
+    _set_pin(card, pin)
+    card.activated_at = clock.now()
+    _set_accounts(session, card.person_id, {AccountStatus.PENDING, AccountStatus.SUSPENDED}, AccountStatus.ACTIVE)
+    return _move(session, actor, card, t)
+
+
+def register_loss(
+    session: Session, actor: Actor, card_id: int, *, expected_version: int | None = None,
+) -> Card:
+    """Register a loss (Art. 21) online, by 12345, the bank's hotline or at an outlet; both
+    settlement accounts are suspended."""
+    card, t = _begin(session, Op.REGISTER_LOSS, actor, card_id, expected_version)
+    _set_accounts(session, card.person_id, {AccountStatus.ACTIVE, AccountStatus.PENDING}, AccountStatus.SUSPENDED)
+    return _move(session, actor, card, t)
+
+
+def deregister_loss(
+    session: Session, actor: Actor, card_id: int, *, id_verified: bool = False, expected_version: int | None = None,
+) -> Card:
+    """Deregister a loss (Art. 22): only a registered loss, only before a reissue was applied for
+    (a reissued card is ``invalidated``, so the state machine refuses it), only in person at an
+    outlet with the holder's valid ID document checked."""
+    card, t = _begin(session, Op.DEREGISTER_LOSS, actor, card_id, expected_version)
+    _check_id(Op.DEREGISTER_LOSS, id_verified)
+    _set_accounts(session, card.person_id, {AccountStatus.SUSPENDED}, AccountStatus.ACTIVE)
+    return _move(session, actor, card, t, id_verified=True)
+
+
+def cancel(session: Session, actor: Actor, person_id: int, *, reason: CancellationReason) -> list[Card]:
+    """Cancel the holder's cards (Art. 26: death or loss of eligibility, by the issuing agency or a
+    government feed; Art. 6: at the bank on the holder's request). Every live card, made or in
+    the making, ends; both accounts close; no e-card token is issued again."""
+    _check_channel(Op.CANCEL, actor)
+    person = lock_person(session, person_id)
+    live = [c for c in person.cards if (Op.CANCEL, c.status) in TRANSITION_INDEX]
+    held = next((c for c in live if c.status in VALID_STATES), None)
+    check_scope(actor, person.id, held.bank_id if held else None)
+    if reason is CancellationReason.HOLDER_REQUEST and actor.role is not Role.BANK_TELLER:
+        raise ChannelNotAllowed("A holder asks for cancellation at the bank.", article="Art. 6")
+    if reason is not CancellationReason.HOLDER_REQUEST and actor.role is Role.BANK_TELLER:
+        raise ChannelNotAllowed("Cancellation for death or lost eligibility is the issuing agency's duty.",
+                                article="Art. 26")
+    if not live:
+        raise IllegalTransition("The holder has no live card to cancel.", article="Art. 26")
+    if reason is CancellationReason.INELIGIBLE:
+        person.eligible = False
+    for card in live:
+        card.ended_at = clock.now()
+        _move(session, actor, card, _transition(Op.CANCEL, card.status), reason=str(reason))
+    _set_accounts(session, person.id, set(AccountStatus) - {AccountStatus.CLOSED}, AccountStatus.CLOSED)
+    for a in accounts(session, person.id, open_only=False):
+        a.closed_at = a.closed_at or clock.now()
+    session.flush()
+    return live
+
+
+def _held_card(session: Session, person_id: int) -> Card | None:
+    return session.scalars(
+        select(Card).where(Card.person_id == person_id, Card.status.in_(VALID_STATES))
+    ).one_or_none()
+
+
+def set_field_lock(
+    session: Session, actor: Actor, card_id: int, *, field: Field, locked: bool, reason: str | None = None,
+    expected_version: int | None = None,
+) -> FieldStatus:
+    """Lock or unlock one application field (Art. 6, 14). The lock belongs to the holder, so it
+    survives a reissue or replacement."""
+    op = Op.LOCK_FIELD if locked else Op.UNLOCK_FIELD
+    card, t = _begin(session, op, actor, card_id, expected_version)
+    status = session.get(FieldStatus, (card.person_id, field))
+    if status is None:
+        status = FieldStatus(person_id=card.person_id, field=field)
+        session.add(status)
+    if bool(status.locked) == locked:
+        raise IllegalTransition(f"The {field} field is already {'locked' if locked else 'unlocked'}.",
+                                article="Art. 6")
+    status.locked, status.reason, status.updated_at = locked, reason, clock.now()
+    _move(session, actor, card, t, field=str(field), reason=reason)
+    return status
+
+
+def locked_fields(session: Session, person_id: int) -> list[Field]:
+    return list(session.scalars(
+        select(FieldStatus.field).where(FieldStatus.person_id == person_id, FieldStatus.locked.is_(True))
+        .order_by(FieldStatus.field)
+    ))
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    """Application status inquiry (Art. 6, 20): the card and which fields are usable."""
+
+    card: Card
+    usable: bool
+    settlement_suspended: bool
+    fields: dict[str, bool]  # field → usable
+
+
+def inquire_status(session: Session, actor: Actor, card_id: int) -> StatusReport:
+    _check_channel(Op.INQUIRE_STATUS, actor)
+    card = load_card(session, card_id, lock=False)
+    check_scope(actor, card.person_id, card.bank_id)
+    _transition(Op.INQUIRE_STATUS, card.status)
+    usable = card.status in (CardStatus.ACTIVE, CardStatus.REPLACEMENT_PENDING)
+    suspended = settlement_suspended(session, card.person_id)
+    locked = set(locked_fields(session, card.person_id))
+    return StatusReport(card=card, usable=usable, settlement_suspended=suspended,
+                        fields={str(f): usable and f not in locked for f in Field})
+
+
+def change_pin(
+    session: Session, actor: Actor, card_id: int, *, old_pin: str, new_pin: str, expected_version: int | None = None,
+) -> Card:
+    """Change the PIN knowing the old one (Art. 6, 19). After PIN_MAX_FAILURES wrong PINs the card's
+    PIN is locked; only a reset at an outlet with an ID check unlocks it."""
+    card, t = _begin(session, Op.CHANGE_PIN, actor, card_id, expected_version)
+    check_pin(card, old_pin)
+    _set_pin(card, new_pin)
+    return _move(session, actor, card, t)
+
+
+def check_pin(card: Card, pin: str) -> None:
+    """Verify a PIN, counting failures (Art. 19). A wrong PIN raises after the failure is counted;
+    the caller must commit the count (the API does, see ``commit_on``)."""
+    limit = _cfg("PIN_MAX_FAILURES")
+    if card.pin_failures >= limit:
+        raise PinLocked("The PIN is locked after too many wrong tries; reset it at an outlet with your ID.",
+                        article="Art. 19")
+    if not verify_password(card.pin_hash or "", pin):
+        card.pin_failures += 1
+        card.updated_at = clock.now()
+        left = limit - card.pin_failures
+        raise PinRefused(f"Wrong PIN; {left} tries left." if left else "Wrong PIN; the PIN is now locked.",
+                         article="Art. 19", tries_left=left, commit=True) from None
+    card.pin_failures = 0
+
+
+def reset_pin(
+    session: Session, actor: Actor, card_id: int, *, new_pin: str, id_verified: bool = False,
+    expected_version: int | None = None,
+) -> Card:
+    """Reset a forgotten or locked PIN: only at an outlet, identity checked in person (Art. 19)."""
+    card, t = _begin(session, Op.RESET_PIN, actor, card_id, expected_version)
+    _check_id(Op.RESET_PIN, id_verified)
+    _set_pin(card, new_pin)
+    return _move(session, actor, card, t, id_verified=True)
+
+
+def current_card(session: Session, person_id: int) -> Card | None:
+    """The holder's card that counts now: the valid one, else the one being made (for the e-card, Art. 28)."""
+    cards = list(session.scalars(select(Card).where(Card.person_id == person_id).order_by(Card.id.desc())))
+    return (next((c for c in cards if c.status in VALID_STATES), None)
+            or next((c for c in cards if c.status in PENDING_STATES), None)
+            or (cards[0] if cards else None))

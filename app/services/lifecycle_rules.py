@@ -1,0 +1,160 @@
+"""The card lifecycle as data: one state-machine table and one channel table.
+
+``TRANSITIONS``: (operation, from-state) → to-state, with the article that allows it.
+``CHANNELS``:    operation → the (channel, role) pairs through which it may be done.
+
+The lifecycle service reads both and refuses anything not listed, naming the
+article; ``docs/lifecycle.md`` is generated from them (``flask lifecycle table``).
+Nothing else in the code base decides whether a step is allowed.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from app.models.enums import CardStatus as S
+from app.models.enums import Channel as C
+from app.models.enums import Role as R
+
+
+class Op(StrEnum):
+    APPLY = "apply"
+    ACCEPT = "accept"
+    REJECT = "reject"
+    START_PRODUCTION = "start_production"
+    FINISH_PRODUCTION = "finish_production"
+    DISPATCH = "dispatch"
+    DELIVER = "deliver"
+    PICK_UP = "pick_up"
+    ISSUE_INSTANTLY = "issue_instantly"
+    ACTIVATE = "activate"
+    REGISTER_LOSS = "register_loss"
+    DEREGISTER_LOSS = "deregister_loss"
+    REISSUE = "reissue"
+    REPLACE = "replace"
+    CONFIRM_UNBIND = "confirm_unbind"
+    CANCEL = "cancel"
+    LOCK_FIELD = "lock_field"
+    UNLOCK_FIELD = "unlock_field"
+    INQUIRE_STATUS = "inquire_status"
+    CHANGE_PIN = "change_pin"
+    RESET_PIN = "reset_pin"
+    CHANGE_INFO = "change_info"
+
+
+@dataclass(frozen=True)
+class Transition:
+    op: Op
+    source: S | None  # None: the operation creates the card
+    target: S | None  # None: the card's state does not change
+    article: str
+
+
+def _t(op: Op, sources: tuple[S | None, ...], target: S | None, article: str) -> list[Transition]:
+    return [Transition(op, s, target, article) for s in sources]
+
+
+_HELD = (S.ISSUED, S.ACTIVE, S.LOSS_REGISTERED, S.REPLACEMENT_PENDING)  # valid, in the holder's hands
+_LIVE = (S.APPLIED, S.ACCEPTED, S.IN_PRODUCTION, S.PRODUCED, S.IN_TRANSIT, *_HELD)
+
+TRANSITIONS: tuple[Transition, ...] = tuple(
+    _t(Op.APPLY, (None,), S.APPLIED, "Art. 7, 9")
+    + _t(Op.ACCEPT, (S.APPLIED,), S.ACCEPTED, "Art. 10, 25")
+    + _t(Op.REJECT, (S.APPLIED,), S.REJECTED, "Art. 4")
+    + _t(Op.START_PRODUCTION, (S.ACCEPTED,), S.IN_PRODUCTION, "Art. 5, 10")
+    + _t(Op.FINISH_PRODUCTION, (S.IN_PRODUCTION,), S.PRODUCED, "Art. 5, 10")
+    + _t(Op.DISPATCH, (S.PRODUCED,), S.IN_TRANSIT, "Art. 12")
+    + _t(Op.DELIVER, (S.IN_TRANSIT,), S.ISSUED, "Art. 12")
+    + _t(Op.PICK_UP, (S.PRODUCED,), S.ISSUED, "Art. 12")
+    + _t(Op.ISSUE_INSTANTLY, (S.APPLIED,), S.ISSUED, "Art. 10 ¶2, 25 ¶2")
+    + _t(Op.ACTIVATE, (S.ISSUED,), S.ACTIVE, "Art. 6")
+    + _t(Op.REGISTER_LOSS, (S.ACTIVE,), S.LOSS_REGISTERED, "Art. 21")
+    + _t(Op.DEREGISTER_LOSS, (S.LOSS_REGISTERED,), S.ACTIVE, "Art. 22")
+    # Art. 23: applying for a reissue ends the old card for ever; no prior loss registration needed.
+    + _t(Op.REISSUE, (S.ISSUED, S.ACTIVE, S.LOSS_REGISTERED), S.INVALIDATED, "Art. 23")
+    # Art. 24: the old card stays usable until its replacement is issued.
+    + _t(Op.REPLACE, (S.ISSUED, S.ACTIVE), S.REPLACEMENT_PENDING, "Art. 24")
+    + _t(Op.CONFIRM_UNBIND, _LIVE, None, "Art. 24 ¶2")
+    + _t(Op.CANCEL, _LIVE, S.CANCELLED, "Art. 26, 6")
+    + _t(Op.LOCK_FIELD, _HELD, None, "Art. 6, 14")
+    + _t(Op.UNLOCK_FIELD, _HELD, None, "Art. 6, 14")
+    + _t(Op.INQUIRE_STATUS, (*_LIVE, S.REJECTED, S.INVALIDATED, S.REPLACED, S.CANCELLED), None, "Art. 6, 20")
+    + _t(Op.CHANGE_PIN, (S.ACTIVE,), None, "Art. 6, 19")
+    + _t(Op.RESET_PIN, (S.ACTIVE,), None, "Art. 6, 19")
+    + _t(Op.CHANGE_INFO, _LIVE, None, "Art. 6, 24(2)")
+)
+
+TRANSITION_INDEX: dict[tuple[Op, S | None], Transition] = {(t.op, t.source): t for t in TRANSITIONS}
+
+# Why an operation is refused in a state the table does not list: the article that says so.
+REFUSAL_ARTICLES: dict[Op, str] = {
+    Op.DEREGISTER_LOSS: "Art. 22",  # only a registered loss, and only before a reissue was applied for
+    Op.REISSUE: "Art. 23",
+    Op.REPLACE: "Art. 24",
+    Op.REGISTER_LOSS: "Art. 21",
+    Op.CANCEL: "Art. 26",
+    Op.ISSUE_INSTANTLY: "Art. 10 ¶2, 25 ¶2",
+}
+
+# Side effects on a card's predecessor when the new card reaches the holder (Art. 24).
+REPLACED_ON_ISSUE = S.REPLACED
+
+_ANYONE_STAFF = (R.BUREAU, R.AGENCY_CLERK, R.BANK_TELLER, R.APP_AGENCY)
+
+CHANNELS: dict[Op, tuple[tuple[C, R], ...]] = {
+    Op.APPLY: ((C.ONLINE, R.RESIDENT), (C.OUTLET, R.BANK_TELLER)),  # Art. 7; door-to-door is an outlet mode (Art. 8)
+    Op.ACCEPT: ((C.AGENCY, R.AGENCY_CLERK),),  # Art. 5, 10
+    Op.REJECT: ((C.AGENCY, R.AGENCY_CLERK),),  # Art. 4
+    Op.START_PRODUCTION: ((C.AGENCY, R.AGENCY_CLERK),),  # Art. 5
+    Op.FINISH_PRODUCTION: ((C.AGENCY, R.AGENCY_CLERK),),
+    Op.DISPATCH: ((C.AGENCY, R.AGENCY_CLERK),),  # Art. 12
+    Op.DELIVER: ((C.AGENCY, R.AGENCY_CLERK),),  # courier's proof of delivery, recorded by the agency
+    Op.PICK_UP: ((C.OUTLET, R.BANK_TELLER),),  # Art. 12
+    Op.ISSUE_INSTANTLY: ((C.OUTLET, R.BANK_TELLER),),  # Art. 10 ¶2, 25 ¶2: instant outlets only
+    Op.ACTIVATE: ((C.OUTLET, R.BANK_TELLER),),  # Art. 6
+    Op.REGISTER_LOSS: (  # Art. 21: online, 12345, the bank's hotline, or an outlet
+        (C.ONLINE, R.RESIDENT), (C.GOV_HOTLINE, R.HOTLINE_OPERATOR),
+        (C.BANK_HOTLINE, R.BANK_TELLER), (C.OUTLET, R.BANK_TELLER),
+    ),
+    Op.DEREGISTER_LOSS: ((C.OUTLET, R.BANK_TELLER),),  # Art. 22: only in person at an outlet
+    Op.REISSUE: ((C.ONLINE, R.RESIDENT), (C.OUTLET, R.BANK_TELLER)),  # Art. 23
+    Op.REPLACE: ((C.OUTLET, R.BANK_TELLER),),  # Art. 24: no online channel is named
+    Op.CONFIRM_UNBIND: ((C.OUTLET, R.BANK_TELLER),),  # Art. 24 ¶2: the former bank
+    Op.CANCEL: (  # Art. 26: the issuing agency, or a government feed; Art. 6: at the bank
+        (C.AGENCY, R.AGENCY_CLERK), (C.GOV_FEED, R.SYSTEM), (C.OUTLET, R.BANK_TELLER),
+    ),
+    Op.LOCK_FIELD: ((C.OUTLET, R.BANK_TELLER), (C.ONLINE, R.RESIDENT)),  # Art. 6
+    Op.UNLOCK_FIELD: ((C.OUTLET, R.BANK_TELLER),),  # Art. 6: unlocking needs the holder in person
+    Op.INQUIRE_STATUS: (  # Art. 6, 20
+        (C.ONLINE, R.RESIDENT), *((C.OUTLET, r) for r in (R.BANK_TELLER,)),
+        *((C.AGENCY, r) for r in _ANYONE_STAFF),
+    ),
+    Op.CHANGE_PIN: ((C.OUTLET, R.BANK_TELLER), (C.ONLINE, R.RESIDENT)),  # Art. 6, 19: knows the old PIN
+    Op.RESET_PIN: ((C.OUTLET, R.BANK_TELLER),),  # Art. 19: identity verified in person
+    Op.CHANGE_INFO: ((C.OUTLET, R.BANK_TELLER), (C.AGENCY, R.AGENCY_CLERK), (C.ONLINE, R.RESIDENT)),
+}
+
+# Operations that need the holder's valid ID document checked in person (Art. 10 ¶2, 19, 22, 25 ¶2).
+ID_CHECK_REQUIRED = frozenset({Op.DEREGISTER_LOSS, Op.RESET_PIN, Op.ISSUE_INSTANTLY})
+
+# Articles for channel refusals.
+CHANNEL_ARTICLES: dict[Op, str] = {
+    Op.APPLY: "Art. 7", Op.REGISTER_LOSS: "Art. 21", Op.DEREGISTER_LOSS: "Art. 22",
+    Op.REISSUE: "Art. 23", Op.REPLACE: "Art. 24", Op.CANCEL: "Art. 26", Op.RESET_PIN: "Art. 19",
+    Op.ISSUE_INSTANTLY: "Art. 10 ¶2, 25 ¶2", Op.CONFIRM_UNBIND: "Art. 24 ¶2",
+}
+
+
+def allowed_channels(op: Op) -> tuple[tuple[C, R], ...]:
+    return CHANNELS[op]
+
+
+def markdown_table() -> str:
+    """The state table and the channel table as Markdown (docs/lifecycle.md)."""
+    lines = ["| operation | from | to | article |", "|---|---|---|---|"]
+    for t in TRANSITIONS:
+        lines.append(f"| {t.op} | {t.source or '—'} | {t.target or '(unchanged)'} | {t.article} |")
+    lines += ["", "| operation | channel × role |", "|---|---|"]
+    for op, pairs in CHANNELS.items():
+        lines.append(f"| {op} | " + ", ".join(f"{c} × {r}" for c, r in pairs) + " |")
+    return "\n".join(lines) + "\n"

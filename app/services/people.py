@@ -1,0 +1,232 @@
+"""Cardholders: registration with government data sharing (Art. 4, 9), lookups by blind index
+(Art. 16), and changes of personal information (Art. 6, 24(2))."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Protocol
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.models import Person, SharedRecord, next_value
+from app.models.enums import Channel, EligibilityBasis, ReplacementReason, Role
+from app.privacy.runtime import blind_index
+from app.services import clock, lifecycle
+from app.services.actor import Actor
+from app.services.documents import (
+    DocumentError,
+    assign_social_security_number,
+    normalise_mobile,
+    social_security_number,
+    validate_document,
+)
+from app.services.errors import ChannelNotAllowed, IllegalTransition, Ineligible, InvalidInput, NotFound, OutOfScope
+from app.services.lifecycle_rules import Op
+
+# Data printed on the card face or its chip's basic data: a lawful change needs a new card (Art. 17, 24(2)).
+FACE_FIELDS = ("name", "doc_number", "ethnicity", "photo")
+CONTACT_FIELDS = ("phone", "address", "occupation")
+
+
+@dataclass(frozen=True)
+class SharedData:
+    """What the government information sharing platform holds valid for a document (Art. 9 ¶2)."""
+
+    name: str | None = None
+    ethnicity: str | None = None
+    address: str | None = None
+    photo: bytes | None = None
+    household_registration: bool = False
+    insured: bool = False
+
+    def known(self) -> set[str]:
+        return {k for k in ("name", "ethnicity", "address", "photo") if getattr(self, k)}
+
+
+class SharingPlatform(Protocol):
+    def lookup(self, doc_type: str, doc_number: str) -> SharedData | None: ...
+
+
+class LocalSharingPlatform:
+    """The platform as a seeded local table; the production adapter calls the government API."""
+
+    def __init__(self, session: Session):
+        self.session = session
+
+    def lookup(self, doc_type: str, doc_number: str) -> SharedData | None:
+        rec = self.session.scalars(select(SharedRecord).where(
+            SharedRecord.doc_type == doc_type,
+            SharedRecord.doc_number_bidx == blind_index("id_number", doc_number),
+        )).first()
+        if rec is None:
+            return None
+        if rec.valid_until and rec.valid_until < clock.today():
+            # Out of date on the platform: the applicant may be asked again (Art. 9 ¶2).
+            return SharedData(household_registration=rec.household_registration, insured=rec.insured)
+        return SharedData(name=rec.name, ethnicity=rec.ethnicity, address=rec.address, photo=rec.photo,
+                          household_registration=rec.household_registration, insured=rec.insured)
+
+
+REQUIRED_FROM_APPLICANT = ("name", "photo", "phone", "address", "occupation")  # Art. 9 ¶1 (an open list)
+
+
+@dataclass
+class Applicant:
+    doc_type: str
+    doc_number: str
+    nationality: str | None = None
+    name: str | None = None
+    ethnicity: str | None = None
+    phone: str | None = None
+    address: str | None = None
+    photo: bytes | None = None
+    occupation: str | None = None
+    eligibility: EligibilityBasis | None = None  # claimed basis; checked against the platform (Art. 4)
+    extra: dict = field(default_factory=dict)
+
+
+def still_needed(doc_type: str, doc_number: str, platform: SharingPlatform) -> list[str]:
+    """Which Art. 9 items the applicant must still supply: what the platform holds valid is not asked again."""
+    shared = platform.lookup(doc_type, doc_number) or SharedData()
+    return [f for f in REQUIRED_FROM_APPLICANT if f not in shared.known()]
+
+
+def find_by_document(session: Session, doc_type: str, doc_number: str) -> Person | None:
+    doc = _validate(doc_type, doc_number, None)
+    return session.scalars(select(Person).where(
+        Person.doc_type == doc.type, Person.doc_number_bidx == blind_index("id_number", doc.number)
+    )).one_or_none()
+
+
+def find_by_ssn(session: Session, ssn: str) -> Person | None:
+    return session.scalars(select(Person).where(Person.ssn_bidx == blind_index("id_number", ssn))).one_or_none()
+
+
+def _validate(doc_type: str, number: str, nationality: str | None):
+    try:
+        return validate_document(doc_type, number, nationality=nationality, today=clock.today())
+    except DocumentError as e:
+        raise InvalidInput(e.message, article="Art. 11", field=e.field) from None
+
+
+def _phone(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return normalise_mobile(value)
+    except DocumentError as e:
+        raise InvalidInput(e.message, field="phone") from None
+
+
+def _eligibility(claimed: EligibilityBasis | None, shared: SharedData) -> EligibilityBasis:
+    """Art. 4: Guangzhou household registration, or lawful enjoyment of its social security or other
+    public services. Registration and insurance are checked with the platform; a public-services
+    basis is accepted as declared and verified at acceptance by the issuing agency."""
+    if shared.household_registration:
+        return EligibilityBasis.HOUSEHOLD_REGISTRATION
+    if shared.insured:
+        return EligibilityBasis.SOCIAL_SECURITY
+    if claimed is EligibilityBasis.PUBLIC_SERVICES:
+        return claimed
+    raise Ineligible("The government platform shows neither Guangzhou household registration nor social "
+                     "insurance here; a holder of other Guangzhou public services must declare that basis.",
+                     article="Art. 4")
+
+
+def register(session: Session, actor: Actor, a: Applicant, platform: SharingPlatform | None = None) -> Person:
+    """Register a cardholder, or return the existing one. Only data the platform does not hold
+    valid is required from the applicant (Art. 9 ¶2); what the applicant supplies overrides data
+    the platform marks out of date."""
+    if actor.role not in (Role.RESIDENT, Role.BANK_TELLER, Role.AGENCY_CLERK):
+        raise ChannelNotAllowed("Only the applicant, a bank outlet or the issuing agency registers an applicant.",
+                                article="Art. 7")
+    doc = _validate(a.doc_type, a.doc_number, a.nationality)
+    existing = find_by_document(session, doc.type, doc.number)
+    if existing is not None:
+        if actor.role is Role.RESIDENT and actor.person_id not in (None, existing.id):
+            raise OutOfScope("A resident may apply only for themselves.", article="Art. 19")
+        return existing
+    platform = platform or LocalSharingPlatform(session)
+    shared = platform.lookup(doc.type, doc.number) or SharedData()
+    values = {k: getattr(a, k) or getattr(shared, k, None) for k in ("name", "ethnicity", "address", "photo")}
+    values.update(phone=_phone(a.phone), occupation=a.occupation)
+    missing = [f for f in REQUIRED_FROM_APPLICANT if not values.get(f)]
+    if missing:
+        raise InvalidInput(f"Missing: {', '.join(missing)} (not held valid by the government platform).",
+                           article="Art. 9", field=missing[0], missing=missing)
+    ssn = social_security_number(doc) or assign_social_security_number(next_value(session, "ssn"))
+    person = Person(
+        doc_type=doc.type, doc_number=doc.number, doc_number_bidx=blind_index("id_number", doc.number),
+        ssn=ssn, ssn_bidx=blind_index("id_number", ssn), name=values["name"],
+        name_bidx=blind_index("name", values["name"]), ethnicity=values["ethnicity"],
+        nationality=doc.nationality or "CHN", sex=doc.sex, phone=values["phone"],
+        phone_bidx=blind_index("phone", values["phone"]), address=values["address"], photo=values["photo"],
+        occupation=values["occupation"], eligibility=_eligibility(a.eligibility, shared),
+        created_at=clock.now(), updated_at=clock.now(),
+    )
+    session.add(person)
+    session.flush()
+    return person
+
+
+def change_info(
+    session: Session, actor: Actor, person_id: int, changes: dict, *, id_verified: bool = False,
+) -> tuple[Person, object | None]:
+    """Change personal information (Art. 6). Contact data (phone, address, occupation) changes in
+    place. A lawful change of data on the card face (name, ID number, ethnicity, photo) keeps the
+    person and their history and starts a replacement (Art. 24(2)); it is taken at an outlet with
+    the holder's documents checked. Returns (person, new card or None)."""
+    lifecycle._check_channel(Op.CHANGE_INFO, actor)
+    person = lifecycle.lock_person(session, person_id)
+    held = lifecycle._held_card(session, person.id)
+    lifecycle.check_scope(actor, person.id, held.bank_id if held else None)
+    unknown = set(changes) - set(FACE_FIELDS) - set(CONTACT_FIELDS)
+    if unknown or not changes:
+        raise InvalidInput(f"Cannot change: {', '.join(sorted(unknown)) or 'nothing given'}.", field="changes")
+    face = {k: v for k, v in changes.items() if k in FACE_FIELDS}
+    if face and actor.channel is not Channel.OUTLET:
+        raise ChannelNotAllowed("Data on the card face changes with a replacement card, taken at an outlet.",
+                                article="Art. 24(2)")
+    if face and not id_verified:
+        raise InvalidInput("A change of basic personal data needs the holder's documents checked in person.",
+                           article="Art. 24(2)")
+    old = {k: "(changed)" for k in changes}
+    if "doc_number" in face:
+        doc = _validate(person.doc_type, face["doc_number"], person.nationality)
+        if find_by_document(session, doc.type, doc.number):
+            raise InvalidInput("Another cardholder already has that ID number.", field="doc_number")
+        person.doc_number, person.doc_number_bidx = doc.number, blind_index("id_number", doc.number)
+        new_ssn = social_security_number(doc)
+        if new_ssn:
+            person.ssn, person.ssn_bidx = new_ssn, blind_index("id_number", new_ssn)
+    if "name" in face:
+        person.name, person.name_bidx = face["name"], blind_index("name", face["name"])
+    for k in ("ethnicity", "photo", "address", "occupation"):
+        if k in changes:
+            setattr(person, k, changes[k])
+    if "phone" in changes:
+        person.phone = _phone(changes["phone"])
+        person.phone_bidx = blind_index("phone", person.phone)
+    person.updated_at = clock.now()
+    lifecycle._event(session, actor, Op.CHANGE_INFO, person_id=person.id, card=held, article="Art. 6, 24(2)",
+                     changed=sorted(old))
+    new_card = None
+    if face:
+        if held is None or held.status not in (lifecycle.CardStatus.ISSUED, lifecycle.CardStatus.ACTIVE):
+            raise IllegalTransition("The face data changed but no card in hand can be replaced now.",
+                                    article="Art. 24(2)")
+        new_card = lifecycle.replace(session, actor, held.id, reason=ReplacementReason.BASIC_DATA_CHANGED,
+                                     delivery=lifecycle.Delivery(lifecycle.DeliveryMethod.PICKUP))
+    session.flush()
+    return person, new_card
+
+
+def mark_deceased(session: Session, actor: Actor, person_id: int, died_on: date) -> Person:
+    """A death reported by public security (Art. 26) is recorded; cancellation follows."""
+    person = lifecycle.lock_person(session, person_id)
+    if person is None:
+        raise NotFound(f"No cardholder {person_id}.")
+    person.deceased_on = died_on
+    person.eligible = False
+    return person

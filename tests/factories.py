@@ -1,0 +1,149 @@
+"""Test data builders (the ``gen_*`` habit of CTFd / factory callables of Indico)."""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from app.models import Agency, Bank, Outlet, StaffUser
+from app.models.enums import AgencyKind, CardStatus, Channel, DeliveryMethod, EligibilityBasis, Field, Role
+from app.services import lifecycle, people
+from app.services.actor import SYSTEM, Actor
+from app.services.documents import mod11_2_check_char
+from app.services.hashing import hash_password
+
+_serial = itertools.count(1)
+PIN = "135790"
+
+
+def citizen_id(region: str = "440106", birth: str = "19900101", seq: int | None = None) -> str:
+    """A valid 18-digit citizen ID (GB 11643) with a correct MOD 11-2 check character."""
+    seq = next(_serial) % 1000 if seq is None else seq
+    first17 = f"{region}{birth}{seq:03d}"
+    return first17 + mod11_2_check_char(first17)
+
+
+class FrozenClock:
+    def __init__(self, monkeypatch, module, start: datetime):
+        self.current = start
+        monkeypatch.setattr(module, "now", lambda: self.current)
+
+    def set(self, when: datetime) -> None:
+        self.current = when
+
+    def advance(self, **kw) -> None:
+        self.current = self.current + timedelta(**kw)
+
+
+@dataclass
+class World:
+    session: Session
+    banks: list[Bank] = field(default_factory=list)
+    outlets: list[Outlet] = field(default_factory=list)  # outlets[0] (bank 0) is instant; [1] bank 0; [2] bank 1
+    agencies: dict[str, Agency] = field(default_factory=dict)
+    staff: dict[str, StaffUser] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, session: Session) -> World:
+        w = cls(session)
+        w.banks = [Bank(code="ICBC-GZ", name="工商银行广州分行"), Bank(code="CCB-GZ", name="建设银行广州分行"),
+                   Bank(code="OLD-GZ", name="Unlisted bank", published=False)]
+        session.add_all(w.banks)
+        session.flush()
+        w.outlets = [
+            Outlet(bank_id=w.banks[0].id, code="ICBC-TH-01", name="天河即时制卡网点", district="天河区",
+                   address="天河路1号", instant=True),
+            Outlet(bank_id=w.banks[0].id, code="ICBC-YX-01", name="越秀网点", district="越秀区", address="中山五路2号"),
+            Outlet(bank_id=w.banks[1].id, code="CCB-HZ-01", name="海珠网点", district="海珠区", address="江南大道3号"),
+        ]
+        session.add_all(w.outlets)
+        for code, kind, fld in [("HRSS", AgencyKind.BUREAU, None), ("SSCC", AgencyKind.ISSUING, None),
+                                ("12345", AgencyKind.HOTLINE, None), ("MED", AgencyKind.APPLICATION, Field.MEDICAL),
+                                ("TRANS", AgencyKind.APPLICATION, Field.TRANSPORT)]:
+            w.agencies[code] = Agency(code=code, name=code, kind=kind, field=fld)
+        session.add_all(w.agencies.values())
+        session.flush()
+        specs = {
+            "bureau": (Role.BUREAU, None, None, "HRSS"), "clerk": (Role.AGENCY_CLERK, None, None, "SSCC"),
+            "teller": (Role.BANK_TELLER, 0, 0, None), "teller_yx": (Role.BANK_TELLER, 0, 1, None),
+            "teller_ccb": (Role.BANK_TELLER, 1, 2, None), "hotline": (Role.HOTLINE_OPERATOR, None, None, "12345"),
+            "medical": (Role.APP_AGENCY, None, None, "MED"), "auditor": (Role.AUDITOR, None, None, "HRSS"),
+        }
+        for name, (role, b, o, a) in specs.items():
+            w.staff[name] = StaffUser(
+                username=name, display_name=name, password_hash=hash_password(f"{name}-pw"), role=role,
+                bank_id=w.banks[b].id if b is not None else None,
+                outlet_id=w.outlets[o].id if o is not None else None,
+                agency_id=w.agencies[a].id if a else None)
+        session.add_all(w.staff.values())
+        session.flush()
+        return w
+
+    def actor(self, name: str, channel: Channel | None = None) -> Actor:
+        u = self.staff[name]
+        default = {Role.BANK_TELLER: Channel.OUTLET, Role.HOTLINE_OPERATOR: Channel.GOV_HOTLINE}
+        return Actor(role=u.role, channel=channel or default.get(u.role, Channel.AGENCY), user_id=u.id,
+                     bank_id=u.bank_id, outlet_id=u.outlet_id, agency_id=u.agency_id)
+
+    @property
+    def teller(self) -> Actor:
+        return self.actor("teller")
+
+    @property
+    def clerk(self) -> Actor:
+        return self.actor("clerk")
+
+    system = SYSTEM
+
+    def resident(self, person_id: int) -> Actor:
+        return Actor(role=Role.RESIDENT, channel=Channel.ONLINE, person_id=person_id)
+
+    def person(self, **overrides):
+        data = dict(doc_type="resident_id", doc_number=citizen_id(), name="陈小明", phone="13812345678",
+                    address="广州市天河区天河路100号", photo=b"\x89PNG-photo", occupation="工程师",
+                    eligibility=EligibilityBasis.PUBLIC_SERVICES)
+        data.update(overrides)
+        return people.register(self.session, self.teller, people.Applicant(**data))
+
+    def card(self, state: CardStatus | str = CardStatus.ACTIVE, person=None, *, delivery=DeliveryMethod.PICKUP):
+        """A card driven through the real lifecycle to ``state``."""
+        state = CardStatus(state)
+        s, w = self.session, self
+        person = person or self.person()
+        card = lifecycle.apply(s, w.teller, person.id, bank_id=w.banks[0].id,
+                               delivery=lifecycle.Delivery(delivery, "广州市天河区天河路100号"))
+        path = [
+            (CardStatus.ACCEPTED, lambda c: lifecycle.accept(s, w.clerk, c.id)),
+            (CardStatus.IN_PRODUCTION, lambda c: lifecycle.start_production(s, w.clerk, c.id)),
+            (CardStatus.PRODUCED, lambda c: lifecycle.finish_production(s, w.clerk, c.id)),
+        ]
+        if delivery is DeliveryMethod.EXPRESS:
+            path += [(CardStatus.IN_TRANSIT, lambda c: lifecycle.dispatch(s, w.clerk, c.id, tracking_ref="SF123")),
+                     (CardStatus.ISSUED, lambda c: lifecycle.deliver(s, w.clerk, c.id))]
+        else:
+            path += [(CardStatus.ISSUED, lambda c: lifecycle.pick_up(s, w.teller, c.id))]
+        path += [(CardStatus.ACTIVE, lambda c: lifecycle.activate(s, w.teller, c.id, pin=PIN))]
+        extra = {
+            CardStatus.LOSS_REGISTERED: lambda c: lifecycle.register_loss(s, w.teller, c.id),
+            CardStatus.REPLACEMENT_PENDING: lambda c: lifecycle.replace(
+                s, w.teller, c.id, reason=lifecycle.ReplacementReason.DAMAGED,
+                delivery=lifecycle.Delivery(DeliveryMethod.PICKUP)),
+            CardStatus.INVALIDATED: lambda c: lifecycle.reissue(s, w.teller, c.id,
+                                                                delivery=lifecycle.Delivery(DeliveryMethod.PICKUP)),
+            CardStatus.CANCELLED: lambda c: lifecycle.cancel(s, w.clerk, c.person_id,
+                                                             reason=lifecycle.CancellationReason.DEATH),
+        }
+        if state is CardStatus.REJECTED:
+            lifecycle.reject(s, w.clerk, card.id, reason="not eligible")
+            return card
+        for target, step in path:
+            if card.status is state:
+                return card
+            step(card)
+        if state in extra:
+            extra[state](card)
+        s.refresh(card)
+        assert card.status is state, (card.status, state)
+        return card

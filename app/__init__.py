@@ -40,7 +40,13 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
 
     problems.register(app)
     tokens.register(jwt)
+    _ecard(app)
     register_blueprints(api)
+    from app.api.ecard import well_known
+    from app.api.health import blp as health
+
+    app.register_blueprint(well_known)
+    app.register_blueprint(health)
     register_cli(app)
 
     @app.before_request
@@ -71,11 +77,31 @@ def _secrets(app: Flask) -> None:
     app.config["JWT_SECRET_KEY"] = app.config.get("JWT_SECRET_KEY") or file_secret(inst / "jwt_secret")
 
 
-def _privacy(app: Flask) -> None:
-    """Load the data-encryption key ring (Art. 16): from the environment, else a 0600 key file."""
-    from app.privacy.runtime import configure_from
+def _ecard(app: Flask) -> None:
+    """The e-card issuer: signing keys under ECARD_KEY_DIR (generated on first start, Art. 35).
 
-    configure_from(app.config.get("PRIVACY_KEY_FILE") or app.config["INSTANCE_DIR"] / "privacy-keys.json")
+    A retired key stays published for the longest a token it signed can live: a batch reaches
+    ECARD_BATCH_HORIZON ahead, each token lives ECARD_TOKEN_LIFETIME."""
+    import hashlib
+
+    from app.services.ecard import Issuer
+    from ecard.keys import KeyStore
+
+    cfg = app.config
+    lifetime, horizon = cfg["ECARD_TOKEN_LIFETIME"], cfg["ECARD_BATCH_HORIZON"]
+    store = KeyStore(cfg.get("ECARD_KEY_DIR") or cfg["INSTANCE_DIR"] / "ecard-keys", cfg.get("ECARD_KEY_PASSPHRASE"),
+                     max_token_lifetime=horizon + lifetime)
+    store.ensure_key()
+    secret = hashlib.sha256(b"ecard-card-ref|" + cfg["SECRET_KEY"].encode()).digest()
+    app.extensions["ecard_issuer"] = Issuer(store, secret, lifetime=lifetime, horizon=horizon)
+
+
+def _privacy(app: Flask) -> None:
+    """Load the data-encryption key ring (Art. 16): from the environment, else a 0600 key file. The cipher
+    reloads the keys when it meets a value under a key added by ``flask privacy rotate-key`` meanwhile."""
+    from app.privacy.rotation import configure_reloading
+
+    configure_reloading(app.config.get("PRIVACY_KEY_FILE") or app.config["INSTANCE_DIR"] / "privacy-keys.json")
 
 
 @event.listens_for(Engine, "connect")
@@ -90,3 +116,17 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
 
 
 logging.getLogger("app").addHandler(logging.NullHandler())
+
+
+class _WithholdDecryptedRows(logging.Filter):
+    """SQLAlchemy's DEBUG echo logs each result row AFTER the encrypted columns were decrypted, so with
+    ``sqlalchemy.engine`` at DEBUG every name, ID number and mobile read would reach the logs (Art. 16).
+    The row is withheld; statements and their (encrypted) parameters still log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg == "Row %r":
+            record.msg, record.args = "Row withheld (may hold decrypted personal data, Art. 16)", ()
+        return True
+
+
+logging.getLogger("sqlalchemy.engine.Engine").addFilter(_WithholdDecryptedRows())

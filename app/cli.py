@@ -15,6 +15,135 @@ from app.services.lifecycle_rules import markdown_table
 
 calendar_cli = AppGroup("calendar", help="Working-day calendar (Art. 10, 25).")
 lifecycle_cli = AppGroup("lifecycle", help="The card lifecycle tables.")
+audit_cli = AppGroup("audit", help="The hash-chained audit trail (Art. 16).")
+ecard_cli = AppGroup("ecard", help="Electronic card signing keys (Art. 35).")
+ecard_keys_cli = AppGroup("keys", help="Signing keys: list, rotate, withdraw.")
+ecard_cli.add_command(ecard_keys_cli)
+
+
+def _keystore():
+    from flask import current_app
+
+    return current_app.extensions["ecard_issuer"].store
+
+
+def _fmt_time(ts: int | None) -> str:
+    from datetime import datetime, timezone
+
+    return "-" if ts is None else datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+@ecard_keys_cli.command("list")
+def ecard_keys_list() -> None:
+    """Every key: kid, signing window, published until, withdrawn."""
+    import time
+
+    now = time.time()
+    for k in _keystore().list():
+        state = "withdrawn" if k.withdrawn_at else ("signing" if k.signs_at(now) else
+                                                    "published" if k.published_at(now) else "retired")
+        click.echo(f"kid {k.kid_hex}  {state:9}  signs {_fmt_time(k.signs_from)} .. {_fmt_time(k.signs_until)}  "
+                   f"published until {_fmt_time(k.published_until)}  withdrawn {_fmt_time(k.withdrawn_at)}")
+
+
+@ecard_keys_cli.command("rotate")
+@click.option("--lead", default=0, show_default=True, help="seconds the new key is published before it signs")
+def ecard_keys_rotate(lead: int) -> None:
+    """A new key signs from now (+lead); the old one stays published until its last token expired."""
+    k = _keystore().rotate(lead_seconds=lead)
+    click.echo(f"New key {k.kid_hex} signs from {_fmt_time(k.signs_from)}.")
+
+
+@ecard_keys_cli.command("withdraw")
+@click.argument("kid")
+def ecard_keys_withdraw(kid: str) -> None:
+    """Withdraw a compromised key (hex kid): out of the published set at once."""
+    try:
+        hit = _keystore().withdraw(kid)
+    except ValueError:
+        raise click.ClickException(f"{kid!r} is not a hex key id.") from None
+    if not hit:
+        raise click.ClickException(f"No active key with kid {kid}.")
+    click.echo(f"Withdrew {len(hit)} key(s) with kid {kid}; verifiers refuse their tokens once they refresh.")
+
+
+@audit_cli.command("verify")
+def audit_verify() -> None:
+    """Check the audit chain; name the first edited, deleted or reordered entry."""
+    from app.services import audit
+
+    report = audit.verify(db.session)
+    if report.ok:
+        click.echo(f"Audit trail intact: {report.checked} entries, head {report.last_seq} {report.last_hash[:16]}…")
+        return
+    raise click.ClickException(f"Audit trail broken at entry {report.seq}: {report.reason} ({report.detail})")
+
+
+privacy_cli = AppGroup("privacy", help="Personal-information protection: data keys (Art. 16).")
+
+
+def _privacy_key_file(app: Flask) -> Path:
+    from app.privacy.rotation import key_file_for
+
+    return key_file_for(app.config.get("PRIVACY_KEY_FILE"), app.config["INSTANCE_DIR"])
+
+
+@privacy_cli.command("rotate-key")
+@click.option("--batch", default=500, show_default=True, type=click.IntRange(1, 100_000),
+              help="Rows per transaction.")
+@click.option("--resume", is_flag=True,
+              help="Add no key: only re-encrypt what is not yet under the active key (after an interrupted "
+                   "run, or after adding a key in the environment).")
+def privacy_rotate_key(batch: int, resume: bool) -> None:
+    """Add a new data key and re-encrypt every encrypted column under it, in batches, while the
+    application keeps running (old keys stay and still decrypt). Safe to run again."""
+    from flask import current_app
+
+    from app.models.enums import Channel, Role
+    from app.privacy import rotation
+    from app.privacy.types import get_cipher
+    from app.services import audit
+    from app.services.actor import Actor
+
+    previous = get_cipher()._active_id
+    if not resume:
+        try:
+            ring = rotation.add_data_key(_privacy_key_file(current_app))
+        except (rotation.RotationRefused, ValueError) as e:
+            raise click.ClickException(str(e)) from None
+        click.echo(f"New active data key {ring.active_id} (was {previous}); old keys kept for reading.")
+    columns = rotation.encrypted_columns(db.metadata)
+    result = rotation.reencrypt(db.engine, columns, batch=batch, progress=click.echo)
+    for name, res in result.columns.items():
+        click.echo(f"{name}: {res.scanned} values, {res.rotated} re-encrypted"
+                   + (f", {res.changed_meanwhile} changed meanwhile" if res.changed_meanwhile else "")
+                   + (f", {res.unreadable} UNREADABLE" if res.unreadable else ""))
+    click.echo(f"Re-encrypted {result.rotated} of {result.scanned} values under key {result.active_key}.")
+    audit.record(db.session, Actor(role=Role.SYSTEM, channel=Channel.AGENCY),
+                 "privacy.rotate_key" if not resume else "privacy.reencrypt",
+                 changes={"active_key": [previous, result.active_key], "reencrypted": result.rotated,
+                          "scanned": result.scanned, "unreadable": result.unreadable})
+    db.session.commit()
+    if result.unreadable:
+        raise click.ClickException(f"{result.unreadable} values could not be read; see above.")
+
+
+@privacy_cli.command("status")
+def privacy_status() -> None:
+    """How many stored values use each data key, in total and per column."""
+    from app.privacy import rotation
+    from app.privacy.types import get_cipher
+
+    usage = rotation.key_usage(db.engine, rotation.encrypted_columns(db.metadata))
+    total: dict[str, int] = {}
+    for counts in usage.values():
+        for key_id, n in counts.items():
+            total[key_id] = total.get(key_id, 0) + n
+    click.echo(f"Active data key: {get_cipher()._active_id}")
+    for key_id in sorted(total):
+        click.echo(f"{key_id}: {total[key_id]} values")
+    for name, counts in usage.items():
+        click.echo(f"  {name}: " + (", ".join(f"{k}={n}" for k, n in sorted(counts.items())) or "no values"))
 
 
 @calendar_cli.command("load")
@@ -37,6 +166,39 @@ def calendar_status() -> None:
     click.echo("All years loaded." if not missing else f"No holiday data for: {', '.join(map(str, missing))}")
 
 
+feed_cli = AppGroup("feed", help="Notices from the government side (Art. 15, 26).")
+
+
+@feed_cli.command("notices")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def feed_notices(csv_file: Path) -> None:
+    """Apply a CSV of notices: doc_type,doc_number,kind(death|ineligible),effective(YYYY-MM-DD).
+    Each row commits on its own; a bad row is reported and changes nothing."""
+    import csv
+    from datetime import date
+
+    from app.services import people
+    from app.services.actor import SYSTEM
+
+    done = failed = 0
+    with csv_file.open(newline="", encoding="utf-8") as f:
+        for n, row in enumerate(csv.DictReader(f), start=2):
+            try:
+                cards = people.apply_government_notice(
+                    db.session, SYSTEM, row["doc_type"], row["doc_number"], kind=row["kind"],
+                    effective=date.fromisoformat(row["effective"]))
+                db.session.commit()
+                done += 1
+                click.echo(f"line {n}: {row['kind']}: {len(cards)} card(s) cancelled")
+            except (DomainError, ValueError, KeyError) as e:
+                db.session.rollback()
+                failed += 1
+                click.echo(f"line {n}: refused: {e}", err=True)
+    click.echo(f"{done} notices applied, {failed} refused.")
+    if failed:
+        raise SystemExit(1)
+
+
 @lifecycle_cli.command("table")
 def lifecycle_table() -> None:
     """Print the state table and the channel table as Markdown."""
@@ -46,6 +208,11 @@ def lifecycle_table() -> None:
 def register_cli(app: Flask) -> None:
     app.cli.add_command(calendar_cli)
     app.cli.add_command(lifecycle_cli)
+    app.cli.add_command(audit_cli)
+    app.cli.add_command(feed_cli)
+    app.cli.add_command(ecard_cli)
+    app.cli.add_command(privacy_cli)
     from app.demo import demo_cli  # noqa: E402
+    from app.services.otp import demo_sms_command; demo_cli.add_command(demo_sms_command)  # noqa: E702
 
     app.cli.add_command(demo_cli)

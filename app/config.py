@@ -43,6 +43,18 @@ class Config:
     PIN_MAX_FAILURES = _int("SSC_PIN_MAX_FAILURES", 5)  # Art. 19
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
+    # Resident sign-in and PIN endpoints (Art. 19): per client address, and per document / per card.
+    RATELIMIT_OTP_REQUEST = os.environ.get("SSC_RATELIMIT_OTP_REQUEST", "5/minute;30/hour")
+    RATELIMIT_OTP_REQUEST_DOC = os.environ.get("SSC_RATELIMIT_OTP_REQUEST_DOC", "5/minute;10/hour;20/day")
+    RATELIMIT_OTP_LOGIN = os.environ.get("SSC_RATELIMIT_OTP_LOGIN", "5/minute")
+    RATELIMIT_OTP_LOGIN_DOC = os.environ.get("SSC_RATELIMIT_OTP_LOGIN_DOC", "5/minute")
+    RATELIMIT_PIN = os.environ.get("SSC_RATELIMIT_PIN", "30/minute")  # per address: an outlet's tellers share one
+    RATELIMIT_PIN_CARD = os.environ.get("SSC_RATELIMIT_PIN_CARD", "5/minute")
+    OTP_TTL_SECONDS = _int("SSC_OTP_TTL_SECONDS", 300)
+    OTP_MAX_ATTEMPTS = _int("SSC_OTP_MAX_ATTEMPTS", 5)
+    # "package.module:Class" implementing app.services.otp.SmsGateway; the default stores messages
+    # in the sms_outbox table (demo: `flask demo sms`). Production: the operator's gateway adapter.
+    SMS_GATEWAY = os.environ.get("SSC_SMS_GATEWAY", "app.services.otp:OutboxGateway")
     # flask-smorest / OpenAPI; Swagger UI served from our own static/ (no CDN on government intranets).
     API_TITLE = "Guangzhou Social Security Card"
     API_VERSION = "v1"

@@ -15,12 +15,17 @@ from sqlalchemy import create_engine, text
 
 from tests import factories
 
+# Fails the run if a PIN, a password, key material or a full ID number reaches any log line (Art. 16, 19).
+pytest_plugins = ["tests.log_guard"]
+
 CI = os.environ.get("CI", "").lower() == "true"
 PG_URL = os.environ.get("TEST_POSTGRES_URL")
 
 
 def _worker() -> str:
-    return os.environ.get("PYTEST_XDIST_WORKER", "gw")
+    """A schema name of this run's own: concurrent runs (two developers, CI) never share one."""
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID", "")[:8] or str(os.getpid())
+    return f"{os.environ.get('PYTEST_XDIST_WORKER', 'gw')}_{run}"
 
 
 def _pg_url_for_schema(schema: str) -> str:
@@ -78,6 +83,11 @@ def app(backend, tmp_path_factory):
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
+    if backend == "postgres":
+        eng = create_engine(PG_URL)
+        with eng.begin() as c:
+            c.execute(text(f'DROP SCHEMA IF EXISTS "ssc_test_{_worker()}" CASCADE'))
+        eng.dispose()
 
 
 @pytest.fixture

@@ -147,3 +147,36 @@ class World:
         s.refresh(card)
         assert card.status is state, (card.status, state)
         return card
+
+
+def snapshot(session: Session, person_ids) -> dict:
+    """Everything a lifecycle operation could change for these cardholders, read fresh from the
+    database: cards (status, version, PIN failures), events, accounts, field locks, personal
+    data indexes. Two equal snapshots mean nothing changed ("nothing changes when refused")."""
+    from sqlalchemy import func, select
+
+    from app.models import Card, CardApplication, CardEvent, FieldStatus, Person, SettlementAccount
+
+    ids = sorted(set(person_ids))
+    session.expire_all()
+    return {
+        "persons": [tuple(r) for r in session.execute(
+            select(Person.id, Person.eligible, Person.deceased_on, Person.name_bidx, Person.doc_number_bidx,
+                   Person.phone_bidx).where(Person.id.in_(ids)).order_by(Person.id))],
+        "cards": [tuple(r) for r in session.execute(
+            select(Card.id, Card.person_id, Card.number, Card.status, Card.version, Card.pin_failures,
+                   Card.received_on, Card.ended_at).where(Card.person_id.in_(ids)).order_by(Card.id))],
+        "applications": [tuple(r) for r in session.execute(
+            select(CardApplication.id, CardApplication.accepted_on, CardApplication.due_on,
+                   CardApplication.tracking_ref, CardApplication.fee_fen)
+            .where(CardApplication.person_id.in_(ids)).order_by(CardApplication.id))],
+        "events": session.scalar(select(func.count()).select_from(CardEvent)),
+        "all_cards": session.scalar(select(func.count()).select_from(Card)),
+        "accounts": [tuple(r) for r in session.execute(
+            select(SettlementAccount.id, SettlementAccount.person_id, SettlementAccount.kind,
+                   SettlementAccount.bank_id, SettlementAccount.status)
+            .where(SettlementAccount.person_id.in_(ids)).order_by(SettlementAccount.id))],
+        "fields": [tuple(r) for r in session.execute(
+            select(FieldStatus.person_id, FieldStatus.field, FieldStatus.locked)
+            .where(FieldStatus.person_id.in_(ids)).order_by(FieldStatus.person_id, FieldStatus.field))],
+    }

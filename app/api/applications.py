@@ -9,7 +9,7 @@ from app.api.schemas import ApplicationIn, CardOut, DeadlineOut
 from app.auth import allow, current_actor
 from app.extensions import db
 from app.models.enums import Role
-from app.services import deadlines, lifecycle, people
+from app.services import deadlines, disclosure, lifecycle, people
 from app.services.errors import InvalidInput
 
 blp = Blueprint("applications", __name__, url_prefix="/api/applications",
@@ -48,4 +48,9 @@ def apply(body):
 @blp.response(200, DeadlineOut(many=True))
 def watch_list(query):
     """Applications overdue or due within `soon` working days (Art. 10, 25)."""
-    return deadlines.watch_list(db.session, soon=query["soon"])
+    rows = deadlines.watch_list(db.session, soon=query["soon"])
+    # Art. 16: the list shows cardholders' (masked) application data: audited, committed before it leaves
+    disclosure.log_read(db.session, current_actor(), [r.card.person_id for r in rows], "deadlines",
+                        subject="deadlines")
+    disclosure.commit_read(db.session)
+    return rows

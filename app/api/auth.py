@@ -1,15 +1,23 @@
 """Staff login, token refresh and logout (server-side revocation)."""
 from __future__ import annotations
 
+import hashlib
+import hmac
+
+from flask import current_app, g, request
 from flask_jwt_extended import get_jwt, get_jwt_identity, jwt_required
+from flask_limiter.util import get_remote_address
 from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
 from werkzeug.exceptions import Unauthorized
 
 from app.api.common import commit
 from app.api.schemas import Empty, LoginIn, TokensOut
 from app.auth import allow, tokens
-from app.extensions import limiter
-from app.models.enums import STAFF_ROLES, Role
+from app.extensions import db, limiter
+from app.models.enums import STAFF_ROLES, Channel, Role
+from app.services import otp
+from app.services.actor import Actor
 
 blp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Authentication")
 
@@ -28,7 +36,7 @@ def login(body):
 
 
 @blp.route("/refresh", methods=["POST"])
-@allow(*STAFF_ROLES, Role.RESIDENT)
+@allow(*STAFF_ROLES, Role.RESIDENT, refresh=True)
 @jwt_required(refresh=True)
 @blp.response(200, TokensOut)
 def refresh():
@@ -47,3 +55,88 @@ def logout():
     tokens.revoke_current()
     commit()
     return None
+
+
+# ---------------------------------------------------------------- resident sign-in (Art. 19, 20)
+# Rate limits (Flask-Limiter; storage: RATELIMIT_STORAGE_URI, memory by default, Redis in CI and
+# production) are counted per client address AND per document / per card, so neither many
+# documents from one address nor one document from many addresses gets through. The limit strings
+# are settings (app.config: RATELIMIT_OTP_*, RATELIMIT_PIN*).
+
+
+def _keyed(kind: str, value: str) -> str:
+    """A rate-limit key that does not put a document number in clear into Redis."""
+    secret = current_app.config["SECRET_KEY"]
+    secret = secret.encode() if isinstance(secret, str) else secret
+    return f"{kind}:" + hmac.new(secret, value.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def per_document() -> str:
+    body = request.get_json(silent=True) or {}
+    doc = "".join(str(body.get("doc_number", "")).split()).upper()
+    return _keyed("doc", f"{body.get('doc_type', '')}:{doc}") if doc else f"ip:{get_remote_address()}"
+
+
+def per_card() -> str:
+    return f"card:{(request.view_args or {}).get('card_id')}"
+
+
+def _setting(name: str):
+    return lambda: current_app.config[name]
+
+
+def pin_limited(view):
+    """Rate limits of the PIN endpoints (change, reset, activation; Art. 19): per address and per card."""
+    view = limiter.limit(_setting("RATELIMIT_PIN_CARD"), key_func=per_card)(view)
+    return limiter.limit(_setting("RATELIMIT_PIN"))(view)
+
+
+class OtpRequestIn(Schema):
+    doc_type = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    doc_number = fields.String(required=True, validate=validate.Length(min=1, max=40))
+
+
+class OtpLoginIn(OtpRequestIn):
+    code = fields.String(required=True, load_only=True, validate=validate.Regexp(r"^[0-9]{6}$"))
+
+
+class OtpSentOut(Schema):
+    detail = fields.String()
+    expires_in = fields.Integer(metadata={"description": "seconds"})
+
+
+def _anonymous() -> Actor:
+    return Actor(role=Role.RESIDENT, channel=Channel.ONLINE, request_id=g.get("request_id"),
+                 client_ip=request.remote_addr)
+
+
+@blp.route("/resident/otp", methods=["POST"])
+@allow(public=True)
+@limiter.limit(_setting("RATELIMIT_OTP_REQUEST"))
+@limiter.limit(_setting("RATELIMIT_OTP_REQUEST_DOC"), key_func=per_document)
+@blp.arguments(OtpRequestIn)
+@blp.response(202, OtpSentOut)
+def resident_otp(body):
+    """Send a one-time sign-in code to the cardholder's registered mobile (Art. 19).
+
+    The answer is the same whether or not the document is registered (no enumeration)."""
+    settings = otp.OtpSettings.from_app()
+    otp.request_code(db.session, _anonymous(), body["doc_type"], body["doc_number"], settings)
+    commit()
+    return {"detail": "If this document belongs to a cardholder with a registered mobile number, "
+                      "a sign-in code has been sent to it.", "expires_in": int(settings.ttl.total_seconds())}
+
+
+@blp.route("/resident/login", methods=["POST"])
+@allow(public=True)
+@limiter.limit(_setting("RATELIMIT_OTP_LOGIN"))
+@limiter.limit(_setting("RATELIMIT_OTP_LOGIN_DOC"), key_func=per_document)
+@blp.arguments(OtpLoginIn)
+@blp.response(200, TokensOut)
+def resident_login(body):
+    """Sign in with the document and the one-time code: access and refresh tokens for the role
+    ``resident`` (identity ``resident:<id>``). Codes are single use; 5 wrong codes close the challenge."""
+    person_id = otp.verify_code(db.session, _anonymous(), body["doc_type"], body["doc_number"], body["code"],
+                                otp.OtpSettings.from_app())
+    commit()
+    return tokens.issue(f"resident:{person_id}", tokens.resident_claims(person_id))

@@ -5,11 +5,13 @@ from the lifecycle channel table, so who may do what is declared once.
 """
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
+from app.api.auth import pin_limited
 from app.api.common import IF_MATCH_PARAM, commit, etag, expected_version
 from app.api.schemas import (
     CardOut,
@@ -31,7 +33,7 @@ from app.auth import allow, current_actor
 from app.extensions import db
 from app.models import Card, CardEvent
 from app.models.enums import Field, Role
-from app.services import lifecycle
+from app.services import disclosure, lifecycle
 from app.services.errors import InvalidInput
 from app.services.lifecycle_rules import CHANNELS, Op
 
@@ -49,6 +51,12 @@ def _read(card_id: int) -> Card:
     card = lifecycle.load_card(db.session, card_id, lock=False)
     lifecycle.check_scope(actor, card.person_id, card.bank_id)
     return card
+
+
+def _disclosed(person_ids, what: str, subject: str | None = None) -> None:
+    """Art. 16: a staff read of personal data is audited and committed before the answer leaves."""
+    disclosure.log_read(db.session, current_actor(), person_ids, what, subject=subject)
+    disclosure.commit_read(db.session)
 
 
 @blp.route("/")
@@ -71,7 +79,9 @@ def list_cards(query, pagination_parameters):
     total = db.session.scalar(select(db.func.count()).select_from(q.subquery()))
     pagination_parameters.item_count = total
     p = pagination_parameters
-    return db.session.scalars(q.offset((p.page - 1) * p.page_size).limit(p.page_size)).all()
+    cards = db.session.scalars(q.offset((p.page - 1) * p.page_size).limit(p.page_size)).all()
+    _disclosed([c.person_id for c in cards], "cards", subject="cards:search")
+    return cards
 
 
 @blp.route("/<int:card_id>")
@@ -80,6 +90,7 @@ def list_cards(query, pagination_parameters):
 def get_card(card_id):
     """One card; its ETag goes with every state-changing call on it (If-Match)."""
     card = _read(card_id)
+    _disclosed([card.person_id], "card", subject=f"card:{card.id}")
     return card, 200, {"ETag": etag(card)}
 
 
@@ -89,7 +100,9 @@ def get_card(card_id):
 def card_events(card_id):
     """The card's event history (Art. 20: the holder may see it)."""
     card = _read(card_id)
-    return db.session.scalars(select(CardEvent).where(CardEvent.card_id == card.id).order_by(CardEvent.id)).all()
+    events = db.session.scalars(select(CardEvent).where(CardEvent.card_id == card.id).order_by(CardEvent.id)).all()
+    _disclosed([card.person_id], "card_events", subject=f"card:{card.id}")
+    return events
 
 
 @blp.route("/<int:card_id>/status")
@@ -98,7 +111,12 @@ def card_events(card_id):
 @blp.response(200, StatusOut)
 def status_inquiry(query, card_id):
     """Application status inquiry: which fields are usable (Art. 6, 20)."""
-    return lifecycle.inquire_status(db.session, current_actor(query.get("channel")), card_id)
+    actor = current_actor(query.get("channel"))
+    report = lifecycle.inquire_status(db.session, actor, card_id)
+    # Art. 16: an application agency sees its own field only
+    report = dataclasses.replace(report, fields=disclosure.only_own_field(db.session, actor, report.fields))
+    _disclosed([report.card.person_id], "card_status", subject=f"card:{report.card.id}")
+    return report
 
 
 def _delivery(body: dict) -> lifecycle.Delivery:
@@ -150,6 +168,9 @@ CARD_OPERATIONS: list[tuple[str, Op, type, Call, int]] = [
 ]
 
 
+PIN_OPS = (Op.ACTIVATE, Op.CHANGE_PIN, Op.RESET_PIN)
+
+
 def _register(suffix: str, op: Op, schema: type, call: Call, status: int) -> None:
     def view(body, card_id, **path):
         actor = current_actor(body.pop("channel", None))
@@ -161,6 +182,8 @@ def _register(suffix: str, op: Op, schema: type, call: Call, status: int) -> Non
     view.__doc__ = f"{op.replace('_', ' ').capitalize()} ({lifecycle.article_of(op)})."
     decorated = blp.response(status, CardOut)(view)
     decorated = blp.arguments(schema)(decorated)
+    if op in PIN_OPS:  # Art. 19: rate-limited per address and per card (after authentication)
+        decorated = pin_limited(decorated)
     decorated = allow(*roles_for(op))(decorated)
     blp.route(f"/<int:card_id>/{suffix}", methods=["POST"], endpoint=f"card_{op}",
               parameters=[IF_MATCH_PARAM])(decorated)

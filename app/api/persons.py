@@ -16,12 +16,14 @@ from app.api.schemas import (
     InfoChangeIn,
     PersonOut,
     PrefillOut,
+    RevealIn,
+    RevealOut,
 )
 from app.auth import allow, current_actor
 from app.extensions import db
 from app.models import Card
-from app.models.enums import Role
-from app.services import lifecycle, people
+from app.models.enums import STAFF_ROLES, Role
+from app.services import disclosure, lifecycle, people
 from app.services.errors import NotFound
 from app.services.lifecycle_rules import Op
 
@@ -45,7 +47,7 @@ def _readable(person_id: int):
     return person
 
 
-@blp.route("/")
+@blp.route("/", methods=["POST"])
 @allow(*COUNTER, Role.RESIDENT)
 @blp.arguments(ApplicantIn)
 @blp.response(201, PersonOut)
@@ -56,16 +58,25 @@ def register(body):
     return person
 
 
+def _disclosed(person_id: int, what: str, subject: str | None = None) -> None:
+    """Art. 16: a staff read of personal data is audited and committed before the answer leaves."""
+    disclosure.log_read(db.session, current_actor(), [person_id], what, subject=subject)
+    disclosure.commit_read(db.session)
+
+
 @blp.route("/lookup")
 @allow(*READERS)
 @blp.arguments(DocumentQuery, location="query")
 @blp.response(200, PersonOut)
 def lookup(query):
     """Find a cardholder by ID document, through the blind index (no decryption, Art. 16)."""
-    person = people.find_by_document(db.session, query["doc_type"], query["doc_number"])
+    person = people.find_by_document(db.session, query["doc_type"], query["doc_number"],
+                                     query.get("nationality"))
     if person is None:
         raise NotFound("No cardholder with that document.")
-    return _readable(person.id)
+    person = _readable(person.id)
+    _disclosed(person.id, "person", subject=f"lookup:{query['doc_type']}")
+    return person
 
 
 @blp.route("/prefill")
@@ -74,7 +85,7 @@ def lookup(query):
 @blp.response(200, PrefillOut)
 def prefill(query):
     """Which application items the applicant must still supply (Art. 9 ¶2)."""
-    doc = people._validate(query["doc_type"], query["doc_number"], None)
+    doc = people._validate(query["doc_type"], query["doc_number"], query.get("nationality"))
     return {"still_needed": people.still_needed(doc.type, doc.number, people.LocalSharingPlatform(db.session))}
 
 
@@ -83,7 +94,9 @@ def prefill(query):
 @blp.response(200, PersonOut)
 def get_person(person_id):
     """A cardholder, masked (Art. 16)."""
-    return _readable(person_id)
+    person = _readable(person_id)
+    _disclosed(person.id, "person")
+    return person
 
 
 @blp.route("/<int:person_id>/cards")
@@ -92,7 +105,9 @@ def get_person(person_id):
 def person_cards(person_id):
     """All the holder's cards, current and past."""
     person = _readable(person_id)
-    return db.session.scalars(select(Card).where(Card.person_id == person.id).order_by(Card.id)).all()
+    cards = db.session.scalars(select(Card).where(Card.person_id == person.id).order_by(Card.id)).all()
+    _disclosed(person.id, "person_cards")
+    return cards
 
 
 @blp.route("/<int:person_id>/accounts")
@@ -101,7 +116,21 @@ def person_cards(person_id):
 def person_accounts(person_id):
     """The two settlement accounts and their status (Art. 13, 21)."""
     person = _readable(person_id)
-    return lifecycle.accounts(db.session, person.id, open_only=False)
+    accounts = lifecycle.accounts(db.session, person.id, open_only=False)
+    _disclosed(person.id, "accounts")
+    return accounts
+
+
+@blp.route("/<int:person_id>/reveal", methods=["POST"])
+@allow(*STAFF_ROLES, Role.RESIDENT)
+@blp.arguments(RevealIn)
+@blp.response(200, RevealOut)
+def reveal(body, person_id):
+    """Full values of named fields, for a role allowed to see them within its remit and a stated purpose;
+    audited with the purpose, refusals too (Art. 16). Who may see what: `disclosure.REVEAL`."""
+    answer = disclosure.reveal(db.session, current_actor(), person_id, body["fields"], body["purpose"])
+    commit()
+    return answer
 
 
 @blp.route("/<int:person_id>/info-change", methods=["POST"])

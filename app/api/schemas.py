@@ -228,6 +228,8 @@ class PrefillOut(Schema):
 class DocumentQuery(Schema):
     doc_type = fields.String(required=True)
     doc_number = fields.String(required=True)
+    nationality = fields.String(validate=validate.Length(equal=3),
+                                metadata={"description": "ISO 3166 alpha-3; required for a passport"})
 
 
 class CardQuery(Schema):
@@ -293,3 +295,76 @@ class AccountOut(Schema):
     kind = fields.String()
     bank_id = fields.Integer(allow_none=True)
     status = fields.String()
+
+
+# ---------------------------------------------------------------- Art. 16: reveal, audit trail, agency scope
+
+from datetime import timezone as _tz  # noqa: E402
+
+
+class RevealIn(Schema):
+    fields_ = fields.List(
+        fields.String(validate=validate.OneOf(["doc_number", "ssn", "name", "phone", "address", "photo"])),
+        required=True, validate=validate.Length(min=1), data_key="fields", attribute="fields",
+        metadata={"description": "Which values to see in full."})
+    purpose = fields.String(required=True, validate=validate.Length(min=5, max=200),
+                            metadata={"description": "Why you need the full values; recorded (Art. 16)."})
+
+
+class RevealOut(Schema):
+    person_id = fields.Integer()
+    purpose = fields.String()
+    audit_seq = fields.Integer(metadata={"description": "The audit entry that records this reveal."})
+    values = fields.Dict(keys=fields.String(), values=fields.String(allow_none=True),
+                         metadata={"description": "Full values; the photo as base64."})
+
+
+class AgencyFieldOut(Schema):
+    field = fields.String()
+    locked = fields.Boolean()
+    usable = fields.Boolean()
+
+
+class AgencyHolderOut(Schema):
+    """What an application agency sees of a holder (Art. 16, 28): masked identity, its own field only."""
+
+    person_id = fields.Integer()
+    name = fields.String()
+    ssn = fields.String()
+    card_status = fields.String(allow_none=True)
+    card_kind = fields.String(allow_none=True)
+    settlement_suspended = fields.Boolean()
+    field = fields.Nested(AgencyFieldOut)
+
+
+class AuditQuery(Schema):
+    person_id = fields.Integer()
+    actor_id = fields.Integer()
+    action = fields.String(validate=validate.Length(min=1, max=40))
+    action_prefix = fields.String(validate=validate.Length(min=1, max=40),
+                                  metadata={"description": "e.g. `read.` or `card.`"})
+    since = fields.AwareDateTime(default_timezone=_tz.utc)
+    until = fields.AwareDateTime(default_timezone=_tz.utc)
+    newest_first = fields.Boolean(load_default=False)
+
+
+class AuditEntryOut(Schema):
+    seq = fields.Integer()
+    prev_hash = fields.String()
+    hash = fields.String()
+    at = fields.DateTime()
+    action = fields.String()
+    actor_role = fields.String()
+    actor_id = fields.Integer(allow_none=True)
+    person_id = fields.Integer(allow_none=True)
+    record = fields.Dict(metadata={"description": "The hashed record as stored (masked values only)."})
+
+
+class ChainReportOut(Schema):
+    ok = fields.Boolean()
+    checked = fields.Integer()
+    last_seq = fields.Integer()
+    last_hash = fields.String()
+    seq = fields.Integer(allow_none=True, metadata={"description": "The first bad entry."})
+    reason = fields.String(allow_none=True, metadata={"description": "edited, deleted or reordered"})
+    detail = fields.String()

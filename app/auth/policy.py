@@ -2,10 +2,12 @@
 on any endpoint without a declared policy."""
 from __future__ import annotations
 
+import time
 from functools import wraps
 
 from flask import g, request
-from flask_jwt_extended import get_jwt, verify_jwt_in_request
+from flask_jwt_extended import decode_token, get_jwt, verify_jwt_in_request
+from flask_jwt_extended.exceptions import WrongTokenError
 from werkzeug.exceptions import Forbidden
 
 from app.models.enums import Channel, Role
@@ -21,16 +23,23 @@ DEFAULT_CHANNEL = {
 }
 
 
-def allow(*roles: Role, public: bool = False):
-    """Declare the roles allowed to call a view (or ``public=True``) and enforce it."""
+def allow(*roles: Role, public: bool = False, refresh: bool = False, cached: bool = False):
+    """Declare the roles allowed to call a view (or ``public=True``) and enforce it.
+    ``refresh=True``: the view takes a refresh token instead of an access token.
+    ``cached=True``: hot paths (e-card issuance) verify an access token's signature once and
+    then reuse it until it expires; the VIEW must then check revocation itself (see
+    ``app.services.ecard``, which does it in its one query)."""
     if not roles and not public:
         raise ValueError("declare at least one role, or public=True")
 
     def decorate(view):
         @wraps(view)
         def wrapper(*args, **kwargs):
+            if cached:
+                _cached_access_claims()
+            elif not public:
+                verify_jwt_in_request(refresh=refresh)
             if not public:
-                verify_jwt_in_request()
                 role = get_jwt().get("role")
                 if role not in roles:
                     raise Forbidden(f"This operation is not open to the role '{role}'.")
@@ -40,6 +49,30 @@ def allow(*roles: Role, public: bool = False):
         return wrapper
 
     return decorate
+
+
+_verified: dict[str, dict] = {}  # raw access token -> its verified claims
+_VERIFIED_MAX = 50_000
+
+
+def _cached_access_claims() -> dict:
+    """Verify the bearer access token, or reuse an earlier verification of the very same token
+    while it has not expired. Sets the claims where ``get_jwt()`` reads them."""
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Bearer "):
+        verify_jwt_in_request()  # raises the usual 401 for a missing or malformed header
+    raw = header[7:]
+    claims = _verified.get(raw)
+    if claims is None or claims["exp"] <= time.time():
+        claims = decode_token(raw)  # signature, algorithm, expiry
+        if claims.get("type") != "access":
+            raise WrongTokenError("Only access tokens are allowed")
+        if len(_verified) >= _VERIFIED_MAX:
+            _verified.clear()
+        _verified[raw] = claims
+    g._jwt_extended_jwt = claims
+    g._jwt_extended_jwt_header = {}
+    return claims
 
 
 def current_actor(channel: str | None = None) -> Actor:

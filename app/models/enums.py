@@ -131,7 +131,8 @@ class FeeWaiver(StrEnum):
 
 
 class Field(StrEnum):
-    """Application fields of the card (Art. 14, 33), in Art. 33's order. The e-card's bitmask follows it."""
+    """Application fields of the card (Art. 14, 33). The e-card maps them by NAME onto its own bit order
+    (ecard.token.AppField: the most often locked first, to keep the QR small)."""
 
     HRSS = "hrss"
     MEDICAL = "medical"

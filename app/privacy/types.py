@@ -89,9 +89,11 @@ class EncryptedText(_Encrypted[str]):
     """A ``str`` column stored encrypted: ``mapped_column(EncryptedText("person.name"))``."""
 
     value_type = str
+    cache_ok = True
 
 
 class EncryptedBytes(_Encrypted[bytes]):
     """A ``bytes`` column stored encrypted: ``mapped_column(EncryptedBytes("person.photo"))``."""
 
     value_type = bytes
+    cache_ok = True

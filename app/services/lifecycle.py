@@ -45,7 +45,7 @@ from app.models.enums import (
     Role,
     ServiceMode,
 )
-from app.services import clock, deadlines
+from app.services import audit, clock, deadlines
 from app.services.hashing import hash_password, verify_password
 from app.services.actor import Actor
 from app.services.documents import new_card_number
@@ -173,6 +173,9 @@ def _event(
         created_at=clock.now(),
     )
     session.add(ev)
+    audit.record(session, actor, f"card.{op}", person_id=person_id,
+                 subject=f"card:{card.id}" if card else None,
+                 changes={"status": [ev.from_status, ev.to_status], **ev.details} if card else ev.details)
     return ev
 
 
@@ -201,10 +204,11 @@ def accounts(session: Session, person_id: int, *, open_only: bool = True) -> lis
 def _ensure_accounts(session: Session, person_id: int, bank_id: int) -> None:
     have = {a.kind for a in accounts(session, person_id) if a.status is not AccountStatus.UNBINDING}
     if AccountKind.MEDICAL not in have:
-        session.add(SettlementAccount(person_id=person_id, kind=AccountKind.MEDICAL, status=AccountStatus.PENDING))
+        session.add(SettlementAccount(person_id=person_id, kind=AccountKind.MEDICAL, status=AccountStatus.PENDING,
+                                      opened_at=clock.now()))
     if AccountKind.FINANCIAL not in have:
         session.add(SettlementAccount(person_id=person_id, kind=AccountKind.FINANCIAL, bank_id=bank_id,
-                                      status=AccountStatus.PENDING))
+                                      status=AccountStatus.PENDING, opened_at=clock.now()))
 
 
 def _set_accounts(session: Session, person_id: int, frm: Iterable[AccountStatus], to: AccountStatus) -> None:
@@ -309,7 +313,8 @@ def apply(
         raise IllegalTransition(
             f"The applicant already has card {held[0].number} ({held[0].status}); apply for a reissue "
             "(Art. 23) or a replacement (Art. 24) instead.", article="Art. 23, 24", state=str(held[0].status))
-    kind = CardKind.RENEWED if person.cards else CardKind.FIRST
+    # Art. 27(1): a rejected application made no card, so the next one is still the first card.
+    kind = CardKind.RENEWED if any(c.status is not CardStatus.REJECTED for c in person.cards) else CardKind.FIRST
     _ensure_accounts(session, person.id, bank_id)
     return _new_card(session, actor, person, kind=kind, bank_id=bank_id, delivery=delivery,
                      service_mode=service_mode, referral=referral)
@@ -359,7 +364,7 @@ def replace(
             if a.kind is AccountKind.FINANCIAL and a.status is not AccountStatus.UNBINDING:
                 a.status = AccountStatus.UNBINDING
         session.add(SettlementAccount(person_id=old.person_id, kind=AccountKind.FINANCIAL, bank_id=bank_id,
-                                      status=AccountStatus.PENDING))
+                                      status=AccountStatus.PENDING, opened_at=clock.now()))
     _move(session, actor, old, t, reason=str(reason))
     return _new_card(session, actor, old.person, kind=CardKind.REPLACEMENT, bank_id=bank_id, delivery=delivery,
                      service_mode=service_mode, predecessor=old, replacement_reason=reason,
@@ -441,7 +446,7 @@ def _issue(session: Session, actor: Actor, card: Card, t: Transition, **details)
     card.received_on = clock.today()
     if t.op is Op.ISSUE_INSTANTLY:
         card.application.accepted_on = card.application.due_on = clock.today()
-    _move(session, actor, card, t, **details)
+    # The replaced card ends first: at most one valid card per person (uq_cards_one_valid_per_person).
     if card.kind is CardKind.REPLACEMENT and card.predecessor_id:
         old = session.get(Card, card.predecessor_id)
         if old.status is CardStatus.REPLACEMENT_PENDING:
@@ -449,6 +454,7 @@ def _issue(session: Session, actor: Actor, card: Card, t: Transition, **details)
             _event(session, actor, Op.REPLACE, person_id=old.person_id, card=old, article="Art. 24",
                    source=src, replaced_by=card.number)
             session.flush()
+    _move(session, actor, card, t, **details)
     return card
 
 
@@ -505,7 +511,8 @@ def cancel(session: Session, actor: Actor, person_id: int, *, reason: Cancellati
     _check_channel(Op.CANCEL, actor)
     person = lock_person(session, person_id)
     live = [c for c in person.cards if (Op.CANCEL, c.status) in TRANSITION_INDEX]
-    held = next((c for c in live if c.status in VALID_STATES), None)
+    # Scope (Art. 16): the bank of the card in hand, else of the card being made.
+    held = next((c for c in live if c.status in VALID_STATES), None) or next(iter(live), None)
     check_scope(actor, person.id, held.bank_id if held else None)
     if reason is CancellationReason.HOLDER_REQUEST and actor.role is not Role.BANK_TELLER:
         raise ChannelNotAllowed("A holder asks for cancellation at the bank.", article="Art. 6")
@@ -514,8 +521,8 @@ def cancel(session: Session, actor: Actor, person_id: int, *, reason: Cancellati
                                 article="Art. 26")
     if not live:
         raise IllegalTransition("The holder has no live card to cancel.", article="Art. 26")
-    if reason is CancellationReason.INELIGIBLE:
-        person.eligible = False
+    if reason in (CancellationReason.INELIGIBLE, CancellationReason.DEATH):
+        person.eligible = False  # Art. 4, 26: no new card in this person's name
     for card in live:
         card.ended_at = clock.now()
         _move(session, actor, card, _transition(Op.CANCEL, card.status), reason=str(reason))

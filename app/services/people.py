@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 
 from app.models import Person, SharedRecord, next_value
 from app.models.enums import Channel, EligibilityBasis, ReplacementReason, Role
+from app.privacy import mask_address, mask_id_number, mask_name, mask_phone
 from app.privacy.runtime import blind_index
-from app.services import clock, lifecycle
+from app.services import audit, clock, lifecycle
 from app.services.actor import Actor
 from app.services.documents import (
     DocumentError,
@@ -23,6 +24,16 @@ from app.services.documents import (
 )
 from app.services.errors import ChannelNotAllowed, IllegalTransition, Ineligible, InvalidInput, NotFound, OutOfScope
 from app.services.lifecycle_rules import Op
+
+# How each personal value appears in the audit trail: masked, never in full (Art. 16).
+MASKS = {"name": mask_name, "doc_number": mask_id_number, "phone": mask_phone, "address": mask_address,
+         "ethnicity": lambda v: "**" if v else v, "photo": lambda v: f"<{len(v)} bytes>" if v else v,
+         "occupation": lambda v: v}
+
+
+def masked(field_: str, value):
+    return MASKS[field_](value)
+
 
 # Data printed on the card face or its chip's basic data: a lawful change needs a new card (Art. 17, 24(2)).
 FACE_FIELDS = ("name", "doc_number", "ethnicity", "photo")
@@ -92,10 +103,19 @@ def still_needed(doc_type: str, doc_number: str, platform: SharingPlatform) -> l
     return [f for f in REQUIRED_FROM_APPLICANT if f not in shared.known()]
 
 
-def find_by_document(session: Session, doc_type: str, doc_number: str) -> Person | None:
-    doc = _validate(doc_type, doc_number, None)
+def document_index(doc) -> str:
+    """Blind index of a document. Passport numbers are unique only within the issuing country,
+    so a passport is indexed with its nationality."""
+    key = f"{doc.nationality}/{doc.number}" if doc.type == "passport" else doc.number
+    return blind_index("id_number", key)
+
+
+def find_by_document(
+    session: Session, doc_type: str, doc_number: str, nationality: str | None = None,
+) -> Person | None:
+    doc = _validate(doc_type, doc_number, nationality)  # a passport needs its nationality to validate
     return session.scalars(select(Person).where(
-        Person.doc_type == doc.type, Person.doc_number_bidx == blind_index("id_number", doc.number)
+        Person.doc_type == doc.type, Person.doc_number_bidx == document_index(doc)
     )).one_or_none()
 
 
@@ -142,7 +162,7 @@ def register(session: Session, actor: Actor, a: Applicant, platform: SharingPlat
         raise ChannelNotAllowed("Only the applicant, a bank outlet or the issuing agency registers an applicant.",
                                 article="Art. 7")
     doc = _validate(a.doc_type, a.doc_number, a.nationality)
-    existing = find_by_document(session, doc.type, doc.number)
+    existing = find_by_document(session, doc.type, doc.number, doc.nationality)
     if existing is not None:
         if actor.role is Role.RESIDENT and actor.person_id not in (None, existing.id):
             raise OutOfScope("A resident may apply only for themselves.", article="Art. 19")
@@ -157,7 +177,7 @@ def register(session: Session, actor: Actor, a: Applicant, platform: SharingPlat
                            article="Art. 9", field=missing[0], missing=missing)
     ssn = social_security_number(doc) or assign_social_security_number(next_value(session, "ssn"))
     person = Person(
-        doc_type=doc.type, doc_number=doc.number, doc_number_bidx=blind_index("id_number", doc.number),
+        doc_type=doc.type, doc_number=doc.number, doc_number_bidx=document_index(doc),
         ssn=ssn, ssn_bidx=blind_index("id_number", ssn), name=values["name"],
         name_bidx=blind_index("name", values["name"]), ethnicity=values["ethnicity"],
         nationality=doc.nationality or "CHN", sex=doc.sex, phone=values["phone"],
@@ -167,6 +187,9 @@ def register(session: Session, actor: Actor, a: Applicant, platform: SharingPlat
     )
     session.add(person)
     session.flush()
+    audit.record(session, actor, "person.register", person_id=person.id,
+                 fields=sorted(k for k in values if values.get(k)),
+                 changes={"prefilled_from_platform": sorted(k for k in shared.known() if not getattr(a, k))})
     return person
 
 
@@ -191,12 +214,12 @@ def change_info(
     if face and not id_verified:
         raise InvalidInput("A change of basic personal data needs the holder's documents checked in person.",
                            article="Art. 24(2)")
-    old = {k: "(changed)" for k in changes}
+    old = {k: masked(k, getattr(person, k)) for k in changes}
     if "doc_number" in face:
         doc = _validate(person.doc_type, face["doc_number"], person.nationality)
-        if find_by_document(session, doc.type, doc.number):
+        if find_by_document(session, doc.type, doc.number, doc.nationality):
             raise InvalidInput("Another cardholder already has that ID number.", field="doc_number")
-        person.doc_number, person.doc_number_bidx = doc.number, blind_index("id_number", doc.number)
+        person.doc_number, person.doc_number_bidx = doc.number, document_index(doc)
         new_ssn = social_security_number(doc)
         if new_ssn:
             person.ssn, person.ssn_bidx = new_ssn, blind_index("id_number", new_ssn)
@@ -210,7 +233,8 @@ def change_info(
         person.phone_bidx = blind_index("phone", person.phone)
     person.updated_at = clock.now()
     lifecycle._event(session, actor, Op.CHANGE_INFO, person_id=person.id, card=held, article="Art. 6, 24(2)",
-                     changed=sorted(old))
+                     source=held.status if held else None,  # the card's state does not change here
+                     changed={k: [old[k], masked(k, getattr(person, k))] for k in sorted(old)})
     new_card = None
     if face:
         if held is None or held.status not in (lifecycle.CardStatus.ISSUED, lifecycle.CardStatus.ACTIVE):
@@ -222,11 +246,30 @@ def change_info(
     return person, new_card
 
 
-def mark_deceased(session: Session, actor: Actor, person_id: int, died_on: date) -> Person:
-    """A death reported by public security (Art. 26) is recorded; cancellation follows."""
-    person = lifecycle.lock_person(session, person_id)
+def apply_government_notice(
+    session: Session, actor: Actor, doc_type: str, doc_number: str, *, kind: str, effective: date,
+    nationality: str | None = None,
+) -> list:
+    """A notice from the government side (Art. 15, 26): public security cancelled the household
+    registration because of death (``kind="death"``), or the holder may no longer enjoy Guangzhou's
+    social security and other public services (``kind="ineligible"``). The issuing agency must
+    then cancel the card: the person is marked, every live card is cancelled (card events and the
+    audit trail tell the agencies and the bank), and no e-card token is issued again.
+    Returns the cancelled cards (empty when none was live)."""
+    from app.models.enums import CancellationReason
+
+    reason = {"death": CancellationReason.DEATH, "ineligible": CancellationReason.INELIGIBLE}.get(kind)
+    if reason is None:
+        raise InvalidInput(f"Unknown notice kind {kind!r}: death or ineligible.", field="kind")
+    person = find_by_document(session, doc_type, doc_number, nationality)
     if person is None:
-        raise NotFound(f"No cardholder {person_id}.")
-    person.deceased_on = died_on
+        raise NotFound("No cardholder with that document.")
+    person = lifecycle.lock_person(session, person.id)
+    if reason is CancellationReason.DEATH:
+        person.deceased_on = effective
     person.eligible = False
-    return person
+    live = [c for c in person.cards if (Op.CANCEL, c.status) in lifecycle.TRANSITION_INDEX]
+    cards = lifecycle.cancel(session, actor, person.id, reason=reason) if live else []
+    audit.record(session, actor, f"person.notice.{kind}", person_id=person.id,
+                 changes={"effective": effective.isoformat(), "cancelled": [c.number for c in cards]})
+    return cards

@@ -1,0 +1,102 @@
+"""The electronic card (Art. 35): tokens and QR codes for the holder, the published key set for
+verifiers. The rules (who gets a token, what it says) are in ``app.services.ecard``."""
+from __future__ import annotations
+
+from flask import Blueprint as FlaskBlueprint
+from flask import Response, current_app, request
+from flask_jwt_extended import get_jwt
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from app.auth import allow, current_actor
+from app.extensions import db
+from app.models.enums import Role
+from app.services.ecard import Issuer
+from ecard.keys import jwks_etag
+from ecard.qr import render_png, render_svg
+
+blp = Blueprint("ecard", __name__, url_prefix="/api/ecard",
+                description="Electronic card tokens for the holder's phone (Art. 35)")
+well_known = FlaskBlueprint("well_known", __name__)
+
+
+def issuer() -> Issuer:
+    return current_app.extensions["ecard_issuer"]
+
+
+class EcardTokenRequest(Schema):
+    count = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10), metadata={
+        "description": "Consecutive tokens for a phone without signal (at most 10 minutes ahead)."})
+
+
+class EcardToken(Schema):
+    token = fields.String(required=True)
+    issued_at = fields.Integer(required=True)
+    expires_at = fields.Integer(required=True)
+
+
+class EcardTokens(EcardToken):
+    refresh_after = fields.Integer(required=True, metadata={"description": "ask for a new token after this"})
+    batch = fields.List(fields.Nested(EcardToken))
+
+
+def _issue(count: int = 1):
+    return issuer().issue(db.session, current_actor().person_id, count=count, jti=get_jwt().get("jti"))
+
+
+# Hot path (bench/ecard.py): the request schema is ONE instance (webargs would build one per request
+# from a class) and the answer, plain ints and strings, is serialised directly: EcardTokens documents it.
+_TOKEN_REQUEST = EcardTokenRequest()
+
+
+@blp.route("/tokens", methods=["POST"])
+@allow(Role.RESIDENT, cached=True)
+@blp.arguments(_TOKEN_REQUEST)
+@blp.response(200, EcardTokens)
+def issue_tokens(body):
+    """A fresh signed token (and optionally the next ones) for the holder's QR code.
+    No token for a cancelled card (Art. 26); during reissue or replacement the token still
+    proves identity and says settlement is suspended where a loss is in force (Art. 21, 28)."""
+    tokens = _issue(body["count"])
+    first = tokens[0]
+    out = {"token": first.token, "issued_at": first.issued_at, "expires_at": first.expires_at,
+           "refresh_after": first.expires_at - min(15, issuer().lifetime // 4)}
+    if len(tokens) > 1:
+        out["batch"] = [{"token": t.token, "issued_at": t.issued_at, "expires_at": t.expires_at} for t in tokens]
+    return current_app.json.response(out)
+
+
+def _qr(render, mimetype: str) -> Response:
+    token = _issue()[0]
+    return Response(render(token.token), mimetype=mimetype,
+                    headers={"Cache-Control": "no-store", "X-Token-Expires": str(token.expires_at)})
+
+
+@blp.route("/qr.svg")
+@allow(Role.RESIDENT, cached=True)
+@blp.response(200, content_type="image/svg+xml")
+def qr_svg():
+    """A fresh token as an SVG QR code (level M, alphanumeric mode)."""
+    return _qr(render_svg, "image/svg+xml")
+
+
+@blp.route("/qr.png")
+@allow(Role.RESIDENT, cached=True)
+@blp.response(200, content_type="image/png")
+def qr_png():
+    """A fresh token as a PNG QR code (level M, alphanumeric mode)."""
+    return _qr(render_png, "image/png")
+
+
+@well_known.route("/.well-known/jwks.json")
+@allow(public=True)
+def jwks():
+    """The published verification keys (RFC 7517/8037), for offline verifiers. Cacheable; CORS open."""
+    keys = issuer().store.jwks()
+    tag = jwks_etag(keys)
+    headers = {"ETag": tag, "Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"}
+    if request.if_none_match.contains(tag.strip('"')):
+        return Response(status=304, headers=headers)
+    resp = current_app.json.response(keys)
+    resp.headers.update(headers)
+    return resp

@@ -1,0 +1,219 @@
+"""Resident self-service (Art. 19, 20): the cardholder, signed in with a one-time code
+(``/api/auth/resident/…``), queries their own data and asks for corrections.
+
+Every view here is for the role ``resident`` only and acts on ``current_actor().person_id``: there
+is no person id in any URL, so a resident cannot even name someone else's record.
+"""
+from __future__ import annotations
+
+import base64
+
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+from sqlalchemy import select
+
+from app.api.common import commit
+from app.api.schemas import ApplicationOut, CardOut, EventOut, FieldStatusOut
+from app.auth import allow, current_actor
+from app.extensions import db
+from app.models import Card, CardEvent, Person
+from app.models.card import VALID_STATES
+from app.models.enums import CardStatus, Field, Role
+from app.services import lifecycle, selfservice
+from app.services.errors import NotFound
+
+blp = Blueprint("me", __name__, url_prefix="/api/me",
+                description="Resident self-service: own data, cards, events, access log, corrections (Art. 19, 20)")
+
+
+# ---------------------------------------------------------------- schemas (the holder's own view)
+
+
+class MeOut(Schema):
+    """The holder's own record, unmasked: Art. 20 gives the cardholder the right to query the
+    information in their card; masking (Art. 16) protects it from others, not from its owner."""
+
+    id = fields.Integer()
+    doc_type = fields.String()
+    doc_number = fields.String()
+    ssn = fields.String()
+    name = fields.String()
+    ethnicity = fields.String(allow_none=True)
+    sex = fields.String(allow_none=True)
+    nationality = fields.String()
+    phone = fields.String(allow_none=True)
+    address = fields.String(allow_none=True)
+    occupation = fields.String(allow_none=True)
+    photo = fields.Function(lambda p: base64.b64encode(p.photo).decode() if p.photo else None, allow_none=True,
+                            metadata={"description": "base64"})
+    eligibility = fields.String()
+    eligible = fields.Boolean()
+    fields_ = fields.List(fields.Nested(FieldStatusOut), attribute="fields", data_key="fields")
+
+
+class MyApplicationOut(ApplicationOut):
+    delivery_address = fields.String(allow_none=True)  # the holder's own address, unmasked (Art. 20)
+
+
+class MyCardOut(CardOut):
+    application = fields.Nested(MyApplicationOut, allow_none=True)
+    usable = fields.Boolean()
+    settlement_suspended = fields.Boolean()
+    fields_ = fields.Dict(keys=fields.String(), values=fields.Boolean(), attribute="fields", data_key="fields",
+                          metadata={"description": "application field → usable (Art. 6, 14)"})
+
+
+class MyEventOut(EventOut):
+    """A card event as the holder sees it: no staff user id (see the access log's note)."""
+
+    class Meta:
+        exclude = ("actor_id",)
+
+
+class AccessLogOut(Schema):
+    ref = fields.Integer(metadata={"description": "audit entry number, to quote in a complaint (Art. 29)"})
+    at = fields.DateTime()
+    action = fields.String()
+    kind = fields.String(metadata={"description": "read | change | sign-in"})
+    role = fields.String()
+    organisation = fields.String(allow_none=True)
+    outlet = fields.String(allow_none=True)
+    channel = fields.String(allow_none=True)
+    purpose = fields.String(allow_none=True)
+    items = fields.List(fields.String())
+    by_you = fields.Boolean()
+
+
+class AccessLogQuery(Schema):
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
+
+
+class CorrectionIn(Schema):
+    field = fields.String(required=True, validate=validate.OneOf(selfservice.ITEMS),
+                          metadata={"description": "the item to correct: personal, card or application-field data"})
+    proposed_value = fields.String(required=True, validate=validate.Length(min=1, max=500),
+                                   metadata={"description": "the correct value (stored encrypted)"})
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=1000))
+
+
+class AgencyRef(Schema):
+    code = fields.String()
+    name = fields.String()
+
+
+class CorrectionOut(Schema):
+    id = fields.Integer()
+    field = fields.String()
+    scope = fields.String()
+    proposed_value = fields.String()
+    reason = fields.String()
+    agency = fields.Method("_agency")
+    status = fields.String()
+    filed_at = fields.DateTime()
+    due_on = fields.Date()
+    due_provisional = fields.Boolean()
+    resolved_at = fields.DateTime(allow_none=True)
+    reply = fields.String(allow_none=True)
+    applied = fields.Boolean()
+
+    def _agency(self, req):
+        from app.models import Agency
+
+        agency = db.session.get(Agency, req.agency_id)
+        return AgencyRef().dump(agency) if agency else None
+
+
+# ---------------------------------------------------------------- helpers
+
+
+class _CardView:
+    """A card with the holder-facing extras (usability of the card and of each field)."""
+
+    def __init__(self, card: Card, locked: set[Field], suspended: bool):
+        self._card = card
+        self.usable = card.status in (CardStatus.ACTIVE, CardStatus.REPLACEMENT_PENDING)
+        self.settlement_suspended = suspended if card.status in VALID_STATES else False
+        self.fields = {str(f): self.usable and f not in locked for f in Field}
+
+    def __getattr__(self, name):
+        return getattr(self._card, name)
+
+
+def _me() -> Person:
+    person = db.session.get(Person, current_actor().person_id)
+    if person is None:
+        raise NotFound("Your record no longer exists.")
+    return person
+
+
+# ---------------------------------------------------------------- views
+
+
+@blp.route("")
+@allow(Role.RESIDENT)
+@blp.response(200, MeOut)
+def me():
+    """Your own record, **unmasked**: Art. 20 lets the cardholder query the information in their card
+    and its applications; the masking of Art. 16 protects your data from others, not from you."""
+    return _me()
+
+
+@blp.route("/cards")
+@allow(Role.RESIDENT)
+@blp.response(200, MyCardOut(many=True))
+def my_cards():
+    """Your cards, current and past, with their status and which application fields are usable (Art. 20)."""
+    person = _me()
+    locked = set(lifecycle.locked_fields(db.session, person.id))
+    suspended = lifecycle.settlement_suspended(db.session, person.id)
+    cards = db.session.scalars(select(Card).where(Card.person_id == person.id).order_by(Card.id)).all()
+    return [_CardView(c, locked, suspended) for c in cards]
+
+
+@blp.route("/events")
+@allow(Role.RESIDENT)
+@blp.response(200, MyEventOut(many=True))
+def my_events():
+    """The events of all your cards (and changes of your information), oldest first (Art. 20)."""
+    person = _me()
+    return db.session.scalars(select(CardEvent).where(CardEvent.person_id == person.id)
+                              .order_by(CardEvent.id)).all()
+
+
+@blp.route("/access-log")
+@allow(Role.RESIDENT)
+@blp.arguments(AccessLogQuery, location="query")
+@blp.response(200, AccessLogOut(many=True))
+def my_access_log(query):
+    """Who read or changed your data, when, and why (Art. 16, 20), newest first.
+
+    Each entry names the role and the **organisation** (bank and outlet, or agency), the channel and
+    the purpose — not the individual staff member: their identity is kept in the full audit trail for
+    the Bureau and auditors. Quote ``ref`` if you complain (Art. 29): it identifies the entry, and
+    through it the person who acted."""
+    person = _me()
+    return selfservice.access_log(db.session, person.id, limit=query["limit"])
+
+
+@blp.route("/corrections", methods=["POST"])
+@allow(Role.RESIDENT)
+@blp.arguments(CorrectionIn)
+@blp.response(201, CorrectionOut)
+def file_correction(body):
+    """Ask for a correction of your data (Art. 20 ¶2). Personal and card data go to the issuing agency,
+    an application field's data to the agency of that field; the answer is due within 20 working days
+    (Regulations on the Disclosure of Government Information, Art. 33)."""
+    _me()
+    req = selfservice.file(db.session, current_actor(), **body)
+    commit()
+    return req
+
+
+@blp.route("/corrections")
+@allow(Role.RESIDENT)
+@blp.response(200, CorrectionOut(many=True))
+def my_corrections():
+    """Your correction requests, with where they went, their due date and the answer."""
+    person = _me()
+    return selfservice.for_resident(db.session, person.id)
+

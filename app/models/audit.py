@@ -1,0 +1,45 @@
+"""The audit trail (Art. 16): append-only and hash-chained.
+
+Each entry's ``hash`` commits to the previous entry's hash, its sequence number and its record
+(see ``app.privacy.audit_chain``); ``audit_head`` holds the chain's tip and is row-locked while an
+entry is appended, so concurrent transactions extend one chain. The ORM refuses to update or
+delete an entry; on PostgreSQL a trigger (migration) refuses it in the database as well.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, String, event
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_log"
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    action: Mapped[str] = mapped_column(String(40), index=True)
+    actor_role: Mapped[str] = mapped_column(String(32))
+    actor_id: Mapped[int | None] = mapped_column(index=True)
+    person_id: Mapped[int | None] = mapped_column(index=True)  # the subject whose data was read or changed
+    record: Mapped[dict] = mapped_column(JSON)  # everything above and more; what the hash covers
+
+
+class AuditHead(Base):
+    __tablename__ = "audit_head"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    seq: Mapped[int]
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AppendOnly(Exception):
+    pass
+
+
+@event.listens_for(AuditEntry, "before_update")
+@event.listens_for(AuditEntry, "before_delete")
+def _refuse(mapper, connection, target):
+    raise AppendOnly("The audit trail is append-only.")

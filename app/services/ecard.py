@@ -1,0 +1,181 @@
+"""Issuing electronic-card tokens (Art. 35): the card's state, read in ONE indexed query, signed
+into a short-lived token by the ``ecard`` package.
+
+Rules (Art. 21, 26, 28, 35): a token describes the holder's current card — the valid one, else
+the one being made after a reissue or replacement, so the e-card keeps proving identity while a
+card is replaced (Art. 28) — with settlement marked suspended while a loss is in force (Art. 21).
+A holder whose cards are cancelled, or who never received a card, gets no token (Art. 26).
+
+Issuance is hot (every resident's phone asks about once a minute), so the profile is one Core
+query (which also tells whether the caller's access token was revoked), and issuance is counted
+in memory and written in batches rather than with a commit per token.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import logging
+import re
+import threading
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, bindparam, case, exists, func, literal_column, select
+from sqlalchemy.orm import Session, aliased
+
+from app.models import Card, FieldStatus, Person, RevokedToken, SettlementAccount
+from app.models.card import PENDING_STATES, VALID_STATES
+from app.models.enums import AccountStatus, CardKind, Field
+from app.models.enums import CardStatus as S
+from app.privacy import mask_id_number
+from app.services.errors import DomainError, NotFound
+from ecard.keys import KeyStore
+from ecard.token import AppField, Claims, sign_token
+from ecard.token import CardStatus as T
+
+# The back office's fields and the token's bits share names (ecard.token.AppField).
+FIELD_BITS = {f: int(AppField[f.name]) for f in Field}
+
+
+class NoToken(DomainError):
+    status, type, title = 409, "no-ecard-token", "No electronic card for this holder"
+
+
+class Revoked(DomainError):
+    status, type, title = 401, "token-revoked", "Token revoked"
+
+
+def _const(value) -> ColumnElement:
+    """A constant of OUR code (enum values, bits) rendered into the SQL text, not bound per execution:
+    a statement whose only parameters are ``person_id`` and ``jti`` costs less at every issuance."""
+    text_ = str(value.value if hasattr(value, "value") else value)
+    if not re.fullmatch(r"[a-z_0-9]+", text_):
+        raise ValueError(f"not a safe SQL constant: {text_!r}")
+    return literal_column(text_ if text_.isdigit() else f"'{text_}'")
+
+
+@functools.cache
+def _profile_statement():
+    """The profile query, built ONCE: building it costs several times more than running it, and the
+    same object keeps SQLAlchemy's cache key memoised, so every issuance reuses the compiled SQL.
+    Its only bound parameters are ``person_id`` and ``jti`` (NULL matches no revoked token)."""
+    other = aliased(Card)
+    order = case((other.status.in_([_const(v) for v in VALID_STATES]), _const(0)),
+                 (other.status.in_([_const(v) for v in PENDING_STATES]), _const(1)), else_=_const(2))
+    current = (select(other.id).where(other.person_id == Person.id)
+               .order_by(order, other.id.desc()).limit(_const(1)).scalar_subquery())
+    suspended = exists().where(SettlementAccount.person_id == Person.id,
+                               SettlementAccount.status == _const(AccountStatus.SUSPENDED))
+    bits = case(*((FieldStatus.field == _const(f), _const(b)) for f, b in FIELD_BITS.items()), else_=_const(0))
+    locked = (select(func.coalesce(func.sum(bits), _const(0)))
+              .where(FieldStatus.person_id == Person.id, FieldStatus.locked.is_(True)).scalar_subquery())
+    revoked = exists().where(RevokedToken.jti == bindparam("jti", type_=RevokedToken.jti.type))
+    ever_issued = exists().where(other.person_id == Person.id, other.received_on.is_not(None))
+    return (
+        select(Card.id, Card.status, Card.kind, Person.name, Person.ssn, suspended.label("suspended"),
+               locked.label("locked"), revoked.label("revoked"), ever_issued.label("ever_issued"))
+        .select_from(Person).join(Card, Card.id == current).where(Person.id == bindparam("person_id"))
+    )
+
+
+def _profile_query(person_id: int, jti: str | None):
+    """(statement, parameters) of the one query behind a token."""
+    return _profile_statement(), {"person_id": person_id, "jti": jti}
+
+
+def token_status(status: S, kind: CardKind) -> T | None:
+    """The token's status for the holder's current card, or None: no token (Art. 26)."""
+    if status is S.ACTIVE:
+        return T.ACTIVE
+    if status is S.ISSUED:
+        return T.ISSUED
+    if status is S.LOSS_REGISTERED:
+        return T.LOSS_REGISTERED
+    if status is S.REPLACEMENT_PENDING:
+        return T.REPLACEMENT_PENDING
+    if status.value in PENDING_STATES:
+        return {CardKind.REISSUE: T.REISSUE_PENDING, CardKind.REPLACEMENT: T.REPLACEMENT_PENDING}.get(
+            kind, T.IN_PRODUCTION)
+    return None
+
+
+def card_ref(secret: bytes, card_id: int) -> bytes:
+    """An opaque 6-byte reference to one card (a new card after reissue has a new one)."""
+    return hmac.new(secret, b"ecard-card-ref:%d" % card_id, hashlib.sha256).digest()[:6]
+
+
+@dataclass(frozen=True)
+class Issued:
+    token: str
+    issued_at: int
+    expires_at: int
+
+
+log = logging.getLogger("app.ecard")
+
+
+class IssuanceCounter:
+    """Counts tokens in memory and logs one aggregate line per interval (batched logging) instead
+    of a database write per token. Losing one interval's count on a crash is accepted: a token is
+    evidence only of itself (verifiers check it offline); the count serves monitoring."""
+
+    def __init__(self, every: float = 5.0):
+        self.every = every
+        self._counts: dict[int, int] = {}
+        self._lock = threading.Lock()
+        self._last = time.monotonic()
+
+    def add(self, person_id: int, n: int) -> None:
+        with self._lock:
+            self._counts[person_id] = self._counts.get(person_id, 0) + n
+            if time.monotonic() - self._last < self.every:
+                return
+            batch, self._counts, self._last = self._counts, {}, time.monotonic()
+        log.info("ecard issuance: %d tokens to %d holders", sum(batch.values()), len(batch))
+
+
+class Issuer:
+    """Signs tokens with the key store's current key; the clock and lifetimes are its settings."""
+
+    def __init__(self, store: KeyStore, secret: bytes, *, lifetime: int = 60, horizon: int = 600):
+        self.store, self.secret, self.lifetime, self.horizon = store, secret, lifetime, horizon
+        self.counter = IssuanceCounter()
+
+    def claims(self, session: Session, person_id: int, jti: str | None = None) -> Claims:
+        # On the session's connection (same transaction), without the ORM layer: plain rows.
+        row = session.connection().execute(*_profile_query(person_id, jti)).one_or_none()
+        if row is None:
+            # Revocation first: a logged-out token learns nothing about the holder's cards.
+            if jti and session.get(RevokedToken, jti) is not None:
+                raise Revoked("This token was revoked at logout.")
+            if session.get(Person, person_id) is None:
+                raise NotFound(f"No cardholder {person_id}.")
+            raise NoToken("You have no card yet: the electronic card follows the physical one.", article="Art. 35")
+        if row.revoked:
+            raise Revoked("This token was revoked at logout.")
+        status = token_status(S(row.status), CardKind(row.kind))
+        if status is None or not row.ever_issued:
+            raise NoToken(
+                "No electronic card for a cancelled or ended card." if status is None
+                else "You have no card yet: the electronic card follows the physical one.",
+                article="Art. 26" if status is None else "Art. 35")
+        return Claims(card_ref=card_ref(self.secret, row.id), name=row.name, masked_id=mask_id_number(row.ssn),
+                      status=status, settlement_suspended=bool(row.suspended),
+                      locked_fields=AppField(int(row.locked)), lifetime=self.lifetime)
+
+    def issue(self, session: Session, person_id: int, *, count: int = 1, jti: str | None = None,
+              now: float | None = None) -> list[Issued]:
+        """``count`` consecutive tokens: the first valid now, each next one from the previous one's
+        expiry, never further ahead than the horizon (a phone without signal, at most 10 minutes)."""
+        if not 1 <= count or count * self.lifetime > self.horizon:
+            raise NoToken(f"At most {self.horizon // self.lifetime} tokens ahead.", article="Art. 35")
+        claims = self.claims(session, person_id, jti)
+        now = int(time.time() if now is None else now)
+        signer = self.store.current_signer(now)
+        out = []
+        for i in range(count):
+            iat = now + i * self.lifetime
+            out.append(Issued(sign_token(claims._replace(issued_at=iat), signer), iat, iat + self.lifetime))
+        self.counter.add(person_id, count)
+        return out

@@ -1,0 +1,62 @@
+"""Shared material for the Art. 16 API, audit and storage tests: real logins, the app's own keys,
+reading the audit trail back."""
+from __future__ import annotations
+
+import pytest
+from flask_jwt_extended import create_access_token
+from sqlalchemy import func, select
+
+from app.auth.tokens import resident_claims
+from app.models import AuditEntry
+
+
+@pytest.fixture(autouse=True)
+def app_keys(app):
+    """The app's key ring, installed for this process. Other privacy tests install throw-away ciphers
+    (or none) process-wide; the app's data must be read with the app's keys."""
+    from app.privacy.rotation import configure_reloading
+
+    configure_reloading(app.config["PRIVACY_KEY_FILE"], environ={})
+    yield
+
+
+class Staff:
+    """Bearer headers per staff member, each obtained once through the real ``POST /api/auth/login``."""
+
+    def __init__(self, client):
+        self.client = client
+        self._headers: dict[str, dict] = {}
+
+    def __call__(self, name: str) -> dict:
+        if name not in self._headers:
+            resp = self.client.post("/api/auth/login", json={"username": name, "password": f"{name}-pw"})
+            assert resp.status_code == 200, resp.get_json()
+            self._headers[name] = {"Authorization": f"Bearer {resp.get_json()['access_token']}"}
+        return self._headers[name]
+
+
+@pytest.fixture
+def staff(client, world, session):
+    session.commit()
+    return Staff(client)
+
+
+def resident_headers(app, person_id: int) -> dict:
+    """Residents sign in through the e-card app's own flow; here the token is minted with the same claims."""
+    with app.app_context():
+        token = create_access_token(identity=f"resident:{person_id}", additional_claims=resident_claims(person_id))
+    return {"Authorization": f"Bearer {token}"}
+
+
+def entries(session, **where) -> list[AuditEntry]:
+    """Audit entries (fresh from the database) matching column filters, oldest first."""
+    session.expire_all()
+    q = select(AuditEntry).order_by(AuditEntry.seq)
+    for column, value in where.items():
+        q = q.where(getattr(AuditEntry, column) == value)
+    return list(session.scalars(q))
+
+
+def count(session) -> int:
+    session.expire_all()
+    return session.scalar(select(func.count()).select_from(AuditEntry))

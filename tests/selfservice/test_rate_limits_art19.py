@@ -1,0 +1,187 @@
+"""Rate limits (Art. 19: protect the card and PIN; no brute force of sign-in codes): staff login,
+OTP request, OTP login and the PIN endpoints (activation, change, reset), per client address and per
+document / per card. Exceeding one gives 429 problem+json.
+
+The suite's shared app runs with RATELIMIT_ENABLED False; these tests build their own app with the
+limiter on (storage: RATELIMIT_STORAGE_URI, memory by default; CI points it at Redis). Flask-Limiter's
+``limiter`` and the privacy cipher are process-wide, so the fixture puts their state back afterwards.
+"""
+from __future__ import annotations
+
+import os
+
+import pytest
+from argon2 import PasswordHasher
+
+from app.models.enums import CardStatus
+from tests.factories import World, citizen_id
+from tests.selfservice.conftest import bearer, doc_of, problem
+
+
+@pytest.fixture
+def limited_app(tmp_path):
+    """``limited_app(**config)`` → (app, session, world) with rate limiting ON."""
+    from app import create_app
+    from app.extensions import db, limiter
+    from app.privacy import runtime, types
+    from app.services import hashing
+
+    saved_limiter, saved_cipher, saved_indexer = dict(limiter.__dict__), types._cipher, runtime._indexer
+    hashing.configure(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    contexts = []
+
+    def _make(**config):
+        app = create_app({
+            "TESTING": True, "INSTANCE_DIR": tmp_path, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'rl.sqlite3'}",
+            "PRIVACY_KEY_FILE": tmp_path / "privacy-keys.json", "ECARD_KEY_DIR": tmp_path / "ecard-keys",
+            "RATELIMIT_ENABLED": True,
+            "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"), **config,
+        })
+        ctx = app.app_context()
+        ctx.push()
+        contexts.append(ctx)
+        db.create_all()
+        limiter.reset()
+        world = World.build(db.session)
+        db.session.commit()
+        return app, db.session, world
+
+    yield _make
+    for ctx in reversed(contexts):
+        limiter.reset()
+        db.session.remove()
+        db.engine.dispose()
+        ctx.pop()
+    limiter.__dict__.clear()
+    limiter.__dict__.update(saved_limiter)
+    types.set_cipher(saved_cipher)
+    runtime._indexer = saved_indexer
+
+
+def _from(ip: str) -> dict:
+    return {"environ_base": {"REMOTE_ADDR": ip}}
+
+
+def _too_many(resp) -> dict:
+    body = problem(resp, 429)
+    assert body["type"].endswith("too-many-requests")
+    return body
+
+
+def test_staff_login_limited_per_address(limited_app):
+    app, _, _ = limited_app()
+    client = app.test_client()
+    for _ in range(10):
+        assert client.post("/api/auth/login", json={"username": "clerk", "password": "wrong-pw-123"},
+                           **_from("10.0.0.1")).status_code == 401
+    _too_many(client.post("/api/auth/login", json={"username": "clerk", "password": "clerk-pw"}, **_from("10.0.0.1")))
+    # another address is not affected
+    assert client.post("/api/auth/login", json={"username": "clerk", "password": "clerk-pw"},
+                       **_from("10.0.0.2")).status_code == 200
+
+
+def test_otp_request_limited_per_address(limited_app):
+    app, _, _ = limited_app()
+    client = app.test_client()
+    for i in range(5):
+        doc = {"doc_type": "resident_id", "doc_number": citizen_id(seq=100 + i)}
+        assert client.post("/api/auth/resident/otp", json=doc, **_from("10.0.1.1")).status_code == 202
+    _too_many(client.post("/api/auth/resident/otp",
+                          json={"doc_type": "resident_id", "doc_number": citizen_id(seq=200)}, **_from("10.0.1.1")))
+
+
+def test_otp_request_limited_per_document(limited_app):
+    app, _, world = limited_app()
+    person = world.person()
+    world.session.commit()
+    client = app.test_client()
+    for i in range(5):
+        assert client.post("/api/auth/resident/otp", json=doc_of(person), **_from(f"10.0.2.{i}")).status_code == 202
+    _too_many(client.post("/api/auth/resident/otp", json=doc_of(person), **_from("10.0.2.99")))
+    # spacing and case do not make a "new" document
+    spaced = {**doc_of(person), "doc_number": " ".join(person.doc_number).lower()}
+    _too_many(client.post("/api/auth/resident/otp", json=spaced, **_from("10.0.2.98")))
+
+
+def test_otp_login_limited_per_document_and_per_address(limited_app):
+    app, _, world = limited_app()
+    person = world.person()
+    world.session.commit()
+    client = app.test_client()
+    for i in range(5):
+        resp = client.post("/api/auth/resident/login", json={**doc_of(person), "code": "000001"},
+                           **_from(f"10.0.3.{i}"))
+        assert resp.status_code == 401
+    _too_many(client.post("/api/auth/resident/login", json={**doc_of(person), "code": "000001"},
+                          **_from("10.0.3.99")))
+    for i in range(5):
+        doc = {"doc_type": "resident_id", "doc_number": citizen_id(seq=300 + i)}
+        assert client.post("/api/auth/resident/login", json={**doc, "code": "000001"},
+                           **_from("10.0.4.1")).status_code == 401
+    _too_many(client.post("/api/auth/resident/login",
+                          json={"doc_type": "resident_id", "doc_number": citizen_id(seq=399), "code": "000001"},
+                          **_from("10.0.4.1")))
+
+
+def _teller(client, ip: str) -> dict:
+    resp = client.post("/api/auth/login", json={"username": "teller", "password": "teller-pw"}, **_from(ip))
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    return bearer(resp.get_json()["access_token"])
+
+
+def _etag(client, headers, card_id, ip):
+    return client.get(f"/api/cards/{card_id}", headers=headers, **_from(ip)).headers["ETag"]
+
+
+@pytest.mark.parametrize("suffix,body,state", [
+    ("pin-change", {"old_pin": "000001", "new_pin": "246810"}, CardStatus.ACTIVE),
+    ("pin-reset", {"new_pin": "246810"}, CardStatus.ACTIVE),  # refused without the ID check, still counted
+    ("activation", {"pin": "111111"}, CardStatus.ISSUED),  # refused as too easy, still counted
+])
+def test_pin_endpoints_limited_per_card(limited_app, suffix, body, state):
+    app, _, world = limited_app()
+    card = world.card(state)
+    world.session.commit()
+    client = app.test_client()
+    for i in range(5):
+        ip = f"10.0.5.{i}"
+        headers = _teller(client, ip)
+        resp = client.post(f"/api/cards/{card.id}/{suffix}", json=body,
+                           headers={**headers, "If-Match": _etag(client, headers, card.id, ip)}, **_from(ip))
+        assert resp.status_code in (403, 422, 423), resp.get_data(as_text=True)
+    headers = _teller(client, "10.0.5.99")
+    _too_many(client.post(f"/api/cards/{card.id}/{suffix}", json=body,
+                          headers={**headers, "If-Match": _etag(client, headers, card.id, "10.0.5.99")},
+                          **_from("10.0.5.99")))
+
+
+def test_pin_endpoints_limited_per_address(limited_app):
+    app, _, world = limited_app(RATELIMIT_PIN="4/minute")
+    cards = [world.card(CardStatus.ACTIVE) for _ in range(3)]
+    world.session.commit()
+    client = app.test_client()
+    headers = _teller(client, "10.0.6.1")
+    statuses = []
+    for card in cards:
+        for _ in range(2):
+            statuses.append(client.post(f"/api/cards/{card.id}/pin-change",
+                                        json={"old_pin": "000001", "new_pin": "246810"},
+                                        headers={**headers, "If-Match": _etag(client, headers, card.id, "10.0.6.1")},
+                                        **_from("10.0.6.1")).status_code)
+    assert statuses[:4] == [403] * 4 and statuses[4:] == [429, 429]
+
+
+def test_pin_limits_count_only_authenticated_calls(limited_app):
+    """An anonymous flood cannot use up a holder's per-card allowance (the limit sits behind the policy)."""
+    app, _, world = limited_app()
+    card = world.card(CardStatus.ACTIVE)
+    world.session.commit()
+    client = app.test_client()
+    for i in range(8):
+        problem(client.post(f"/api/cards/{card.id}/pin-change", json={"old_pin": "000001", "new_pin": "246810"},
+                            **_from(f"10.0.7.{i}")), 401)
+    headers = _teller(client, "10.0.7.50")
+    resp = client.post(f"/api/cards/{card.id}/pin-change", json={"old_pin": "135790", "new_pin": "246810"},
+                       headers={**headers, "If-Match": _etag(client, headers, card.id, "10.0.7.50")},
+                       **_from("10.0.7.50"))
+    assert resp.status_code == 200, resp.get_data(as_text=True)

@@ -1,0 +1,286 @@
+"""Loss registration, loss deregistration and reissue (Art. 21, 22, 23).
+
+Art. 21: online, 12345, the bank's hotline or an outlet; afterwards both settlement accounts are
+suspended. Art. 22: a holder who finds the card *before applying for a reissue* may deregister the
+loss, in person at an outlet with a valid ID document. Art. 23: reissue online or at an outlet; the
+old card is void for ever (no prior loss registration is needed).
+"""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from app.models import Card, CardEvent
+from app.models.enums import AccountKind, AccountStatus, CardKind, CardStatus, Channel, DeliveryMethod, Field, Role
+from app.services import lifecycle
+from app.services.errors import ChannelNotAllowed, DomainError, IllegalTransition, InvalidInput
+from tests.factories import PIN
+
+PICKUP = lifecycle.Delivery(DeliveryMethod.PICKUP)
+
+
+def _statuses(session, person_id):
+    return sorted((a.kind, a.status) for a in lifecycle.accounts(session, person_id))
+
+
+def _events(session, card_id):
+    return list(session.scalars(select(CardEvent).where(CardEvent.card_id == card_id).order_by(CardEvent.id)))
+
+
+def _through_to_active(session, world, card):
+    lifecycle.accept(session, world.clerk, card.id)
+    lifecycle.start_production(session, world.clerk, card.id)
+    lifecycle.finish_production(session, world.clerk, card.id)
+    lifecycle.pick_up(session, world.teller, card.id)
+    lifecycle.activate(session, world.teller, card.id, pin=PIN)
+
+
+SUSPENDED = [(AccountKind.FINANCIAL, AccountStatus.SUSPENDED), (AccountKind.MEDICAL, AccountStatus.SUSPENDED)]
+ACTIVE = [(AccountKind.FINANCIAL, AccountStatus.ACTIVE), (AccountKind.MEDICAL, AccountStatus.ACTIVE)]
+
+
+# ---------------------------------------------------------------- Art. 21
+
+
+@pytest.mark.parametrize("channel", ["online", "gov_hotline", "bank_hotline", "outlet"])
+def test_loss_registration_through_each_channel_art21(world, session, channel):
+    """Art. 21: 网络服务平台, 政务服务便民热线, 合作银行的客服电话, 合作银行网点."""
+    card = world.card(CardStatus.ACTIVE)
+    assert _statuses(session, card.person_id) == ACTIVE
+    actor = {
+        "online": world.resident(card.person_id),
+        "gov_hotline": world.actor("hotline"),
+        "bank_hotline": world.teller.via(Channel.BANK_HOTLINE),
+        "outlet": world.actor("teller_yx"),
+    }[channel]
+    lifecycle.register_loss(session, actor, card.id)
+    assert card.status is CardStatus.LOSS_REGISTERED
+    ev = _events(session, card.id)[-1]
+    assert (ev.operation, ev.from_status, ev.to_status, ev.channel, ev.article) == (
+        "register_loss", "active", "loss_registered", Channel(channel), "Art. 21")
+
+
+def test_loss_registration_suspends_both_settlement_accounts_art21(world, session):
+    card = world.card(CardStatus.ACTIVE)
+    lifecycle.register_loss(session, world.resident(card.person_id), card.id)
+    accts = lifecycle.accounts(session, card.person_id)
+    assert sorted((a.kind, a.status) for a in accts) == SUSPENDED
+    assert all(a.suspended_at is not None for a in accts)
+    assert lifecycle.settlement_suspended(session, card.person_id)
+    report = lifecycle.inquire_status(session, world.teller, card.id)
+    assert report.settlement_suspended and not report.usable
+    assert not any(report.fields.values())
+
+
+@pytest.mark.parametrize("who", ["clerk", "medical", "bureau"])
+def test_loss_registration_through_agency_refused_art21(world, session, who):
+    card = world.card(CardStatus.ACTIVE)
+    with pytest.raises(ChannelNotAllowed) as e:
+        lifecycle.register_loss(session, world.actor(who), card.id)
+    assert e.value.article == "Art. 21"
+    assert card.status is CardStatus.ACTIVE
+
+
+def test_loss_registration_by_hotline_operator_at_outlet_channel_refused_art21(world, session):
+    card = world.card(CardStatus.ACTIVE)
+    with pytest.raises(ChannelNotAllowed):
+        lifecycle.register_loss(session, world.actor("hotline", Channel.ONLINE), card.id)
+
+
+def test_loss_registration_twice_refused_art21(world, session):
+    card = world.card(CardStatus.LOSS_REGISTERED)
+    with pytest.raises(IllegalTransition) as e:
+        lifecycle.register_loss(session, world.teller, card.id)
+    assert e.value.article == "Art. 21"
+
+
+# ---------------------------------------------------------------- Art. 22
+
+
+def test_loss_deregistration_at_outlet_with_id_resumes_use_art22(world, session):
+    card = world.card(CardStatus.LOSS_REGISTERED)
+    assert _statuses(session, card.person_id) == SUSPENDED
+    lifecycle.deregister_loss(session, world.actor("teller_yx"), card.id, id_verified=True)
+    assert card.status is CardStatus.ACTIVE
+    assert _statuses(session, card.person_id) == ACTIVE
+    assert not lifecycle.settlement_suspended(session, card.person_id)
+    ev = _events(session, card.id)[-1]
+    assert (ev.operation, ev.from_status, ev.to_status, ev.channel, ev.article) == (
+        "deregister_loss", "loss_registered", "active", Channel.OUTLET, "Art. 22")
+    assert ev.details["id_verified"] is True
+    assert lifecycle.inquire_status(session, world.teller, card.id).usable
+
+
+@pytest.mark.parametrize("channel", ["online", "gov_hotline", "bank_hotline"])
+def test_loss_deregistration_only_in_person_at_outlet_art22(world, session, channel):
+    card = world.card(CardStatus.LOSS_REGISTERED)
+    actor = {"online": world.resident(card.person_id), "gov_hotline": world.actor("hotline"),
+             "bank_hotline": world.teller.via(Channel.BANK_HOTLINE)}[channel]
+    with pytest.raises(ChannelNotAllowed) as e:
+        lifecycle.deregister_loss(session, actor, card.id, id_verified=True)
+    assert e.value.article == "Art. 22"
+    assert card.status is CardStatus.LOSS_REGISTERED
+
+
+def test_loss_deregistration_needs_id_document_art22(world, session):
+    card = world.card(CardStatus.LOSS_REGISTERED)
+    with pytest.raises(InvalidInput) as e:
+        lifecycle.deregister_loss(session, world.teller, card.id)
+    assert e.value.article == "Art. 22"
+
+
+@pytest.mark.parametrize("state", ["active", "issued", "produced"])
+def test_loss_deregistration_only_from_loss_registered_art22(world, session, state):
+    card = world.card(state)
+    with pytest.raises(IllegalTransition) as e:
+        lifecycle.deregister_loss(session, world.teller, card.id, id_verified=True)
+    assert e.value.article == "Art. 22"
+
+
+def test_loss_deregistration_refused_after_reissue_art22(world, session):
+    """Art. 22: 挂失后, 未办理补领申请手续前, 找回 … 可以 … 解除挂失. Once a reissue was applied for,
+    the old card is void: finding it again does not bring it back, and the accounts stay suspended."""
+    old = world.card(CardStatus.LOSS_REGISTERED)
+    new = lifecycle.reissue(session, world.resident(old.person_id), old.id, delivery=PICKUP)
+    session.commit()
+    assert old.status is CardStatus.INVALIDATED
+    before = (old.version, len(_events(session, old.id)), _statuses(session, old.person_id))
+    with pytest.raises(IllegalTransition) as e:
+        lifecycle.deregister_loss(session, world.teller, old.id, id_verified=True)
+    assert e.value.article == "Art. 22"
+    assert e.value.extra["state"] == "invalidated"
+    session.rollback()
+    assert old.status is CardStatus.INVALIDATED
+    assert (old.version, len(_events(session, old.id)), _statuses(session, old.person_id)) == before
+    assert _statuses(session, old.person_id) == SUSPENDED
+    assert new.status is CardStatus.APPLIED
+
+
+def test_loss_deregistration_refused_after_instant_reissue_art22(world, session):
+    old = world.card(CardStatus.LOSS_REGISTERED)
+    lifecycle.reissue(session, world.teller, old.id, delivery=PICKUP,
+                      service_mode=lifecycle.ServiceMode.INSTANT, id_verified=True)
+    with pytest.raises(IllegalTransition):
+        lifecycle.deregister_loss(session, world.teller, old.id, id_verified=True)
+
+
+# ---------------------------------------------------------------- Art. 23
+
+
+def test_reissue_gives_a_new_card_number_art23(world, session):
+    old = world.card(CardStatus.LOSS_REGISTERED)
+    new = lifecycle.reissue(session, world.teller, old.id, delivery=PICKUP)
+    assert new.id != old.id and new.number != old.number
+    assert new.kind is CardKind.REISSUE
+    assert new.predecessor_id == old.id
+    assert new.person_id == old.person_id and new.bank_id == old.bank_id
+    assert new.status is CardStatus.APPLIED
+    assert old.status is CardStatus.INVALIDATED and old.ended_at is not None
+    (ev,) = _events(session, old.id)[-1:]
+    assert (ev.operation, ev.from_status, ev.to_status, ev.article) == (
+        "reissue", "loss_registered", "invalidated", "Art. 23")
+
+
+@pytest.mark.parametrize("state", ["active", "issued"])
+def test_reissue_needs_no_prior_loss_registration_art23(world, session, state):
+    """Art. 23: applying for the reissue ends the old card; no loss registration is needed first."""
+    old = world.card(state)
+    new = lifecycle.reissue(session, world.resident(old.person_id), old.id, delivery=PICKUP)
+    assert old.status is CardStatus.INVALIDATED
+    assert new.status is CardStatus.APPLIED
+    assert _statuses(session, old.person_id) == SUSPENDED
+
+
+def test_reissue_online_or_at_outlet_only_art23(world, session):
+    old = world.card(CardStatus.LOSS_REGISTERED)
+    session.commit()
+    for actor in (world.actor("hotline"), world.teller.via(Channel.BANK_HOTLINE), world.clerk,
+                  world.actor("medical")):
+        with pytest.raises(ChannelNotAllowed) as e:
+            lifecycle.reissue(session, actor, old.id, delivery=PICKUP)
+        assert e.value.article == "Art. 23"
+        session.rollback()
+    lifecycle.reissue(session, world.teller, old.id, delivery=PICKUP)
+
+
+def test_reissued_card_invalid_for_ever_art23(world, session):
+    """Art. 23: the old card is void for ever: every operation on it is refused afterwards,
+    including a second reissue and a loss deregistration; only the status inquiry answers."""
+    old = world.card(CardStatus.LOSS_REGISTERED)
+    lifecycle.reissue(session, world.teller, old.id, delivery=PICKUP)
+    session.commit()
+    t, clerk, res = world.teller, world.clerk, world.resident(old.person_id)
+    ops = {
+        "reissue": lambda: lifecycle.reissue(session, t, old.id, delivery=PICKUP),
+        "reissue online": lambda: lifecycle.reissue(session, res, old.id, delivery=PICKUP),
+        "deregister_loss": lambda: lifecycle.deregister_loss(session, t, old.id, id_verified=True),
+        "register_loss": lambda: lifecycle.register_loss(session, t, old.id),
+        "activate": lambda: lifecycle.activate(session, t, old.id, pin="246801"),
+        "replace": lambda: lifecycle.replace(session, t, old.id, reason=lifecycle.ReplacementReason.DAMAGED,
+                                             delivery=PICKUP),
+        "lock_field": lambda: lifecycle.set_field_lock(session, t, old.id, field=Field.MEDICAL, locked=True),
+        "unlock_field": lambda: lifecycle.set_field_lock(session, t, old.id, field=Field.MEDICAL, locked=False),
+        "change_pin": lambda: lifecycle.change_pin(session, res, old.id, old_pin=PIN, new_pin="246801"),
+        "reset_pin": lambda: lifecycle.reset_pin(session, t, old.id, new_pin="246801", id_verified=True),
+        "accept": lambda: lifecycle.accept(session, clerk, old.id),
+        "reject": lambda: lifecycle.reject(session, clerk, old.id, reason="x"),
+        "start_production": lambda: lifecycle.start_production(session, clerk, old.id),
+        "finish_production": lambda: lifecycle.finish_production(session, clerk, old.id),
+        "dispatch": lambda: lifecycle.dispatch(session, clerk, old.id, tracking_ref="SF1"),
+        "deliver": lambda: lifecycle.deliver(session, clerk, old.id),
+        "pick_up": lambda: lifecycle.pick_up(session, t, old.id),
+    }
+    version = old.version
+    for name, op in ops.items():
+        with pytest.raises(IllegalTransition):
+            op()
+        session.rollback()
+        assert old.status is CardStatus.INVALIDATED, name
+        assert old.version == version, name
+    report = lifecycle.inquire_status(session, t, old.id)
+    assert not report.usable and not any(report.fields.values())
+
+
+def test_reissue_keeps_accounts_suspended_until_new_card_activated_art23(world, session):
+    """Art. 21, 23: reissuing ends the old card; the accounts stay suspended while no new card is in
+    use, and resume when the new card is activated."""
+    old = world.card(CardStatus.ACTIVE)
+    new = lifecycle.reissue(session, world.teller, old.id, delivery=PICKUP)
+    for step in (lambda: lifecycle.accept(session, world.clerk, new.id),
+                 lambda: lifecycle.start_production(session, world.clerk, new.id),
+                 lambda: lifecycle.finish_production(session, world.clerk, new.id),
+                 lambda: lifecycle.pick_up(session, world.teller, new.id)):
+        assert _statuses(session, old.person_id) == SUSPENDED
+        step()
+    assert new.status is CardStatus.ISSUED
+    assert _statuses(session, old.person_id) == SUSPENDED
+    lifecycle.activate(session, world.teller, new.id, pin=PIN)
+    assert _statuses(session, old.person_id) == ACTIVE
+    assert not lifecycle.settlement_suspended(session, old.person_id)
+
+
+def test_reissued_card_can_be_lost_and_reissued_again_art23(world, session):
+    first = world.card(CardStatus.ACTIVE)
+    second = lifecycle.reissue(session, world.teller, first.id, delivery=PICKUP)
+    _through_to_active(session, world, second)
+    lifecycle.register_loss(session, world.resident(first.person_id), second.id)
+    third = lifecycle.reissue(session, world.resident(first.person_id), second.id, delivery=PICKUP)
+    numbers = {first.number, second.number, third.number}
+    assert len(numbers) == 3
+    assert [c.status for c in session.scalars(select(Card).where(Card.person_id == first.person_id)
+                                               .order_by(Card.id))] == [
+        CardStatus.INVALIDATED, CardStatus.INVALIDATED, CardStatus.APPLIED]
+
+
+def test_reissue_of_card_in_production_refused_art23(world, session):
+    card = world.card(CardStatus.IN_PRODUCTION)
+    with pytest.raises(DomainError):
+        lifecycle.reissue(session, world.teller, card.id, delivery=PICKUP)
+
+
+def test_reissue_online_by_resident_records_channel_art23(world, session):
+    old = world.card(CardStatus.LOSS_REGISTERED)
+    new = lifecycle.reissue(session, world.resident(old.person_id), old.id,
+                            delivery=lifecycle.Delivery(DeliveryMethod.EXPRESS, "广州市天河区天河路100号"))
+    assert new.application.channel is Channel.ONLINE
+    assert _events(session, old.id)[-1].actor_role is Role.RESIDENT

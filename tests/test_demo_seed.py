@@ -1,0 +1,118 @@
+"""``flask demo seed``: every card state, through the real lifecycle, idempotent, passwords never logged."""
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+
+import pytest
+from sqlalchemy import func, select
+
+from app.models import Card, CardEvent, Person, StaffUser
+from app.models.enums import CardStatus
+from app.services import clock, deadlines
+from app.services.hashing import verify_password
+from app.services.lifecycle_rules import REPLACED_ON_ISSUE, TRANSITION_INDEX, Op
+
+RESIDENTS = 40
+
+
+def seed(app, *args):
+    return app.test_cli_runner().invoke(args=["demo", "seed", "--residents", str(RESIDENTS), *args])
+
+
+def passwords_in(output: str, usernames: list[str]) -> dict[str, str]:
+    """The password column of the printed staff table."""
+    found = {}
+    for line in output.splitlines():
+        words = line.split()
+        if words and words[0] in usernames:
+            found[words[0]] = words[-1]
+    return found
+
+
+def check_history(card: Card, events: list[CardEvent]) -> None:
+    """The card's events chain from ``applied`` to its state, each step allowed by TRANSITIONS."""
+    assert events and events[0].operation == Op.APPLY and events[0].to_status == CardStatus.APPLIED, card.number
+    state = None
+    for ev in events:
+        op = Op(ev.operation)
+        if op is Op.REPLACE and state is CardStatus.REPLACEMENT_PENDING:
+            # Side effect of the successor's issue (Art. 24): not a row of the table.
+            assert ev.to_status == REPLACED_ON_ISSUE, (card.number, ev.operation)
+            state = REPLACED_ON_ISSUE
+            continue
+        t = TRANSITION_INDEX.get((op, state))
+        assert t is not None, f"card {card.number}: {op} from {state} is not in TRANSITIONS"
+        if t.target is None:  # the operation leaves the state as it is
+            assert ev.from_status in (None, state) and ev.to_status == state, (card.number, op)
+        else:
+            assert (ev.from_status, ev.to_status) == (state and str(state), t.target), (card.number, op)
+            state = t.target
+    assert state == card.status, (card.number, state, card.status)
+
+
+def test_demo_seed(app, db, session, caplog):
+    caplog.set_level(logging.INFO)
+    real_now = clock.now
+    result = seed(app)
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    assert clock.now is real_now  # the seeder's virtual clock is restored
+
+    # Every lifecycle state, reached only through the services: each card's events tell its whole story.
+    statuses = set(session.scalars(select(Card.status)))
+    assert statuses == set(CardStatus)
+    events = defaultdict(list)
+    for ev in session.scalars(select(CardEvent).where(CardEvent.card_id.is_not(None)).order_by(CardEvent.id)):
+        events[ev.card_id].append(ev)
+    cards = session.scalars(select(Card)).all()
+    for card in cards:
+        check_history(card, events[card.id])
+    assert session.scalar(select(func.count()).select_from(Person)) == RESIDENTS
+    # Events in time order, as if the histories had happened (the audit chain follows the same order).
+    times = list(session.scalars(select(CardEvent.created_at).order_by(CardEvent.id)))
+    assert times == sorted(times) and times[-1] <= clock.now()
+    # Some applications are overdue (Art. 10, 25): they show on the watch list today.
+    assert any(row.overdue for row in deadlines.watch_list(session))
+
+    # The staff logins are printed (and work), never logged.
+    usernames = list(session.scalars(select(StaffUser.username)))
+    printed = passwords_in(result.output, usernames)
+    assert set(printed) == set(usernames)
+    for user in session.scalars(select(StaffUser)):
+        assert verify_password(user.password_hash, printed[user.username])
+    logged = caplog.text + "".join(str(r.args) for r in caplog.records)
+    assert all(pw not in logged for pw in printed.values())
+    assert "demo data seeded" in caplog.text
+
+    # A second run changes nothing.
+    before = {c.id: (c.status, c.version) for c in cards}
+    again = seed(app)
+    assert again.exit_code == 0, again.output
+    assert "already has demo data" in again.output
+    session.expire_all()
+    assert {c.id: (c.status, c.version) for c in session.scalars(select(Card))} == before
+    assert not set(printed.values()) & set(again.output.split())
+
+    # --reset drops everything and seeds afresh: on SQLite at once, elsewhere only with --yes.
+    if db.engine.dialect.name != "sqlite":
+        refused = seed(app, "--reset")
+        assert refused.exit_code == 2 and "--yes" in refused.output
+        return
+    hashes = set(session.scalars(select(StaffUser.password_hash)))
+    session.remove()
+    fresh = seed(app, "--reset")
+    assert fresh.exit_code == 0, fresh.output
+    assert "Dropped and recreated" in fresh.output and "already has demo data" not in fresh.output
+    assert set(db.session.scalars(select(StaffUser.password_hash))).isdisjoint(hashes)  # new random passwords
+
+
+def test_demo_seed_refuses_other_data(app, db, session, world):
+    session.commit()
+    result = seed(app)
+    assert result.exit_code == 1 and "not demo data" in result.output
+
+
+@pytest.mark.parametrize("residents", ["5"])
+def test_demo_seed_needs_enough_residents(app, db, residents):
+    result = app.test_cli_runner().invoke(args=["demo", "seed", "--residents", residents])
+    assert result.exit_code == 2

@@ -65,7 +65,8 @@ def register(app: Flask) -> None:
     def http_error(e: HTTPException):
         # flask-smorest puts marshmallow messages in e.data["messages"].
         messages = getattr(e, "data", {}).get("messages") if hasattr(e, "data") else None
-        slug = (e.name or "error").lower().replace(" ", "-")
+        # One problem type per meaning: a schema error (422 from webargs) is invalid input, like a domain one.
+        slug = "invalid-input" if e.code == 422 else (e.name or "error").lower().replace(" ", "-")
         detail = getattr(e, "data", {}).get("message") if hasattr(e, "data") else None
         return problem(e.code or 500, slug, e.name, detail or e.description, errors=messages)
 

@@ -159,6 +159,28 @@ class Server:
                 time.sleep(0.2)
         raise SystemExit("gunicorn did not answer in time")
 
+    def workers(self) -> list[int]:
+        try:
+            with open(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children") as f:
+                return [int(p) for p in f.read().split()]
+        except OSError:
+            return []
+
+    def cpu_seconds(self) -> float | None:
+        """User + system CPU seconds used so far by the worker processes (Linux /proc), else None."""
+        total, tick = 0, os.sysconf("SC_CLK_TCK")
+        pids = self.workers()
+        if not pids:
+            return None
+        try:
+            for pid in pids:
+                with open(f"/proc/{pid}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])
+        except OSError:
+            return None
+        return total / tick
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.terminate()
@@ -332,26 +354,40 @@ def http(rounds: int, seconds: float, residents: int, connections: int) -> dict:
         load.run("ping", 1)
         load.run("issue", 3)
         stamp = _db_stamp(tmp)
-        ping, issue, bad = [], [], 0
+        rates: dict[str, list[float]] = {"ping": [], "issue": []}
+        cpu: dict[str, list[float]] = {"ping": [], "issue": []}  # worker CPU microseconds per request
+        bad = 0
         for r in range(rounds):
             order = ("ping", "issue") if r % 2 == 0 else ("issue", "ping")
             for endpoint in order:
+                before = server.cpu_seconds()
                 rate, total, errors = load.run(endpoint, seconds)
+                after = server.cpu_seconds()
                 bad += errors
-                (ping if endpoint == "ping" else issue).append(rate)
-            log(f"  round {r + 1}: ping {ping[-1]:8.0f} req/s   issue {issue[-1]:8.0f} req/s   "
+                rates[endpoint].append(rate)
+                if before is not None and after is not None and total:
+                    cpu[endpoint].append((after - before) / total * 1e6)
+            ping, issue = rates["ping"], rates["issue"]
+            log(f"  round {r + 1}: ping {ping[-1]:7.0f} req/s   issue {issue[-1]:7.0f} req/s   "
                 f"ratio {issue[-1] / ping[-1]:.3f}")
         writes = _db_stamp(tmp) != stamp
+        ping, issue = rates["ping"], rates["issue"]
         med_ping, med_issue = statistics.median(ping), statistics.median(issue)
         ratio = med_issue / med_ping
+        paired = statistics.median(i / p for i, p in zip(issue, ping))
         log(f"  medians: ping {med_ping:.0f} req/s, issue {med_issue:.0f} req/s -> http_issue_ratio {ratio:.3f} "
-            f"(target >= 0.5); non-200 answers or errors: {bad}; database files changed during the rounds: "
+            f"(target >= 0.5; median of the per-round ratios {paired:.3f})")
+        if cpu["ping"] and cpu["issue"]:
+            cp, ci = statistics.median(cpu["ping"]), statistics.median(cpu["issue"])
+            log(f"  gunicorn workers' CPU per request (less sensitive to other load on the machine): ping {cp:.0f} us, "
+                f"issue {ci:.0f} us -> {cp / ci:.3f}")
+        log(f"  non-200 answers or socket errors: {bad}; database files changed while tokens were issued: "
             f"{'YES' if writes else 'no'}")
         log(f"  (whole HTTP part {time.perf_counter() - t:.0f} s)")
         if isinstance(load, PyLoad):
             load.pool.terminate()
         return {"ping_per_s": round(med_ping), "issue_per_s": round(med_issue), "http_issue_ratio": round(ratio, 3),
-                "errors": bad, "db_written": writes, "load": load.name}
+                "paired_ratio": round(paired, 3), "errors": bad, "db_written": writes, "load": load.name}
     finally:
         if server is not None:
             server.stop()
@@ -362,8 +398,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="E-card benchmark: core ratios and HTTP issuance ratio.")
     parser.add_argument("--rounds", type=int, default=7, help="core rounds")
     parser.add_argument("--n", type=int, default=3000, help="tokens per core round")
-    parser.add_argument("--http-rounds", type=int, default=5)
-    parser.add_argument("--seconds", type=int, default=4, help="seconds per HTTP measurement")
+    parser.add_argument("--http-rounds", type=int, default=8)
+    parser.add_argument("--seconds", type=int, default=3, help="seconds per HTTP measurement")
     parser.add_argument("--residents", type=int, default=300)
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--no-http", action="store_true")

@@ -15,9 +15,9 @@ blp = Blueprint("agency", __name__, url_prefix="/api/agency",
                 description="Application agencies: holder lookup within their field (Art. 16, 28, 33)")
 
 
-@blp.route("/holders")
+@blp.route("/holders", methods=["POST"])
 @allow(Role.APP_AGENCY)
-@blp.arguments(DocumentQuery, location="query")
+@blp.arguments(DocumentQuery)
 @blp.response(200, AgencyHolderOut)
 def holder(query):
     """A holder found by ID document: masked name and social security number, card status, settlement

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import unicodedata
 
 from flask import current_app, g, request
 from flask_jwt_extended import get_jwt, get_jwt_identity, jwt_required
@@ -73,7 +74,9 @@ def _keyed(kind: str, value: str) -> str:
 
 def per_document() -> str:
     body = request.get_json(silent=True) or {}
-    doc = "".join(str(body.get("doc_number", "")).split()).upper()
+    # normalised as app.services.documents does (NFKC, no whitespace, upper case): a full-width or spaced
+    # spelling of the same number is the same document
+    doc = "".join(unicodedata.normalize("NFKC", str(body.get("doc_number", ""))).split()).upper()
     return _keyed("doc", f"{body.get('doc_type', '')}:{doc}") if doc else f"ip:{get_remote_address()}"
 
 

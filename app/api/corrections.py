@@ -18,7 +18,7 @@ from app.extensions import db
 from app.models import CorrectionStatus
 from app.models.enums import Role
 from app.privacy import mask_name
-from app.services import people, selfservice
+from app.services import disclosure, people, selfservice
 
 blp = Blueprint("corrections", __name__, url_prefix="/api/corrections",
                 description="Correction requests routed to an agency (Art. 20)")
@@ -70,7 +70,7 @@ def list_corrections(query):
     """Requests routed to your agency (the Bureau: all, masked), soonest due first."""
     actor = current_actor()
     rows = selfservice.for_staff(db.session, actor, query.get("status"))
-    commit()  # the audit entries of the reads
+    disclosure.commit_read(db.session)  # the reads' audit entries, committed before the answer leaves
     return [_Supervised(r) for r in rows] if actor.role is Role.BUREAU else rows
 
 

@@ -64,9 +64,9 @@ def _disclosed(person_id: int, what: str, subject: str | None = None) -> None:
     disclosure.commit_read(db.session)
 
 
-@blp.route("/lookup")
+@blp.route("/lookup", methods=["POST"])
 @allow(*READERS)
-@blp.arguments(DocumentQuery, location="query")
+@blp.arguments(DocumentQuery)
 @blp.response(200, PersonOut)
 def lookup(query):
     """Find a cardholder by ID document, through the blind index (no decryption, Art. 16)."""
@@ -79,9 +79,9 @@ def lookup(query):
     return person
 
 
-@blp.route("/prefill")
+@blp.route("/prefill", methods=["POST"])
 @allow(*COUNTER, Role.RESIDENT)
-@blp.arguments(DocumentQuery, location="query")
+@blp.arguments(DocumentQuery)
 @blp.response(200, PrefillOut)
 def prefill(query):
     """Which application items the applicant must still supply (Art. 9 ¶2)."""

@@ -226,6 +226,8 @@ class PrefillOut(Schema):
 
 
 class DocumentQuery(Schema):
+    """An ID document to look up: sent in the body, never the URL, so it stays out of access logs (Art. 16)."""
+
     doc_type = fields.String(required=True)
     doc_number = fields.String(required=True)
     nationality = fields.String(validate=validate.Length(equal=3),

@@ -32,7 +32,18 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Column, Engine, LargeBinary, MetaData, Table, bindparam, select, tuple_, type_coerce, update
+from sqlalchemy import (
+    Column,
+    Engine,
+    LargeBinary,
+    MetaData,
+    Table,
+    bindparam,
+    select,
+    tuple_,
+    type_coerce,
+    update,
+)
 
 from app.privacy.crypto import DecryptionError, FieldCipher
 from app.privacy.keys import ENV_BLIND_INDEX_KEY, ENV_DATA_KEYS, KeyRing

@@ -20,9 +20,10 @@ import re
 import threading
 import time
 from dataclasses import dataclass
+from typing import NamedTuple
 
-from sqlalchemy import ColumnElement, bindparam, case, exists, func, literal_column, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import ColumnElement, Engine, bindparam, case, exists, func, literal_column, select
+from sqlalchemy.orm import Session, aliased, scoped_session
 
 from app.models import Card, FieldStatus, Person, RevokedToken, SettlementAccount
 from app.models.card import PENDING_STATES, VALID_STATES
@@ -84,6 +85,87 @@ def _profile_query(person_id: int, jti: str | None):
     return _profile_statement(), {"person_id": person_id, "jti": jti}
 
 
+class _Row(NamedTuple):
+    id: int
+    status: str
+    kind: str
+    name: str
+    ssn: str
+    suspended: bool
+    locked: int
+    revoked: bool
+    ever_issued: bool
+
+
+class _CompiledProfile:
+    """The profile statement compiled once for one dialect, run straight on a DBAPI cursor.
+
+    An issuance is a few hundred microseconds of CPU, and SQLAlchemy's per-execution machinery
+    (execution context, result object) and the ORM session's begin/close cost about as much as
+    the rest together; the SQL, its parameters' order and each column's result processing
+    (decryption of the name and number, Art. 16) are fixed, so they are prepared here once.
+    Not going through the engine also means no SQL echo or engine events for this one query."""
+
+    def __init__(self, dialect):
+        stmt = _profile_statement()
+        compiled = stmt.compile(dialect=dialect)
+        self.sql = str(compiled)
+        self.constants = {k: v for k, v in compiled.params.items() if k not in ("person_id", "jti")}
+        self.order = compiled.positiontup if compiled.positional else None
+        self.processors = [c.type.dialect_impl(dialect).result_processor(dialect, None)
+                           for c in stmt.selected_columns]
+        assert list(_Row._fields) == [c.key for c in stmt.selected_columns]
+
+    def run(self, dbapi_connection, person_id: int, jti: str | None) -> _Row | None:
+        params = {**self.constants, "person_id": person_id, "jti": jti}
+        if self.order is not None:
+            params = tuple(params[k] for k in self.order)
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(self.sql, params)
+            raw = cursor.fetchone()
+        finally:
+            cursor.close()
+        if raw is None:
+            return None
+        return _Row(*(p(v) if p is not None else v for p, v in zip(self.processors, raw)))
+
+
+_compiled: dict[object, _CompiledProfile] = {}
+
+
+def _fetch_profile(db: Session | Engine, person_id: int, jti: str | None) -> _Row | None:
+    """The profile row. A session with a transaction under way (a CLI, a test, a request that
+    wrote) is read through its own connection, so it sees its own changes; otherwise (the usual
+    request: the view passes the engine while no session is in use) a pooled connection is
+    borrowed for the one query and given back at once, without an ORM transaction to close."""
+    if isinstance(db, scoped_session):
+        db = db()
+    if isinstance(db, Session) and db.in_transaction():
+        connection = db.connection()
+        dialect, dbapi_connection, borrowed = connection.dialect, connection.connection, None
+    else:
+        engine = db if isinstance(db, Engine) else db.get_bind()
+        dialect = engine.dialect
+        dbapi_connection = borrowed = engine.raw_connection()
+    try:
+        profile = _compiled.get(dialect)
+        if profile is None:
+            profile = _compiled[dialect] = _CompiledProfile(dialect)
+        return profile.run(dbapi_connection, person_id, jti)
+    finally:
+        if borrowed is not None:
+            borrowed.close()  # back to the pool, which rolls the read transaction back
+
+
+def _found(db: Session | Engine, stmt) -> bool:
+    """Whether ``stmt`` finds a row (the rare refusal paths)."""
+    if isinstance(db, Engine):
+        with db.connect() as connection:
+            return connection.execute(stmt).first() is not None
+    return db.execute(stmt).first() is not None
+
+
 def token_status(status: S, kind: CardKind) -> T | None:
     """The token's status for the holder's current card, or None: no token (Art. 26)."""
     if status is S.ACTIVE:
@@ -142,14 +224,15 @@ class Issuer:
         self.store, self.secret, self.lifetime, self.horizon = store, secret, lifetime, horizon
         self.counter = IssuanceCounter()
 
-    def claims(self, session: Session, person_id: int, jti: str | None = None) -> Claims:
-        # On the session's connection (same transaction), without the ORM layer: plain rows.
-        row = session.connection().execute(*_profile_query(person_id, jti)).one_or_none()
+    def claims(self, session: Session | Engine, person_id: int, jti: str | None = None) -> Claims:
+        """What a token for this holder says now. ``session``: a Session (its transaction is
+        read when one is under way) or an Engine (a pooled connection is borrowed)."""
+        row = _fetch_profile(session, person_id, jti)
         if row is None:
             # Revocation first: a logged-out token learns nothing about the holder's cards.
-            if jti and session.get(RevokedToken, jti) is not None:
+            if jti and _found(session, select(RevokedToken.jti).where(RevokedToken.jti == jti)):
                 raise Revoked("This token was revoked at logout.")
-            if session.get(Person, person_id) is None:
+            if not _found(session, select(Person.id).where(Person.id == person_id)):
                 raise NotFound(f"No cardholder {person_id}.")
             raise NoToken("You have no card yet: the electronic card follows the physical one.", article="Art. 35")
         if row.revoked:
@@ -164,7 +247,7 @@ class Issuer:
                       status=status, settlement_suspended=bool(row.suspended),
                       locked_fields=AppField(int(row.locked)), lifetime=self.lifetime)
 
-    def issue(self, session: Session, person_id: int, *, count: int = 1, jti: str | None = None,
+    def issue(self, session: Session | Engine, person_id: int, *, count: int = 1, jti: str | None = None,
               now: float | None = None) -> list[Issued]:
         """``count`` consecutive tokens: the first valid now, each next one from the previous one's
         expiry, never further ahead than the horizon (a phone without signal, at most 10 minutes)."""

@@ -34,11 +34,25 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from app.models import Agency, AuditEntry, Bank, CorrectionRequest, CorrectionStatus, Outlet, Person
+from app.models import (
+    Agency,
+    AuditEntry,
+    Bank,
+    CorrectionRequest,
+    CorrectionStatus,
+    Outlet,
+    Person,
+)
 from app.models.enums import AgencyKind, Channel, Field, Role
 from app.services import audit, clock, deadlines, people
 from app.services.actor import Actor
-from app.services.errors import ChannelNotAllowed, IllegalTransition, InvalidInput, NotFound, OutOfScope
+from app.services.errors import (
+    ChannelNotAllowed,
+    IllegalTransition,
+    InvalidInput,
+    NotFound,
+    OutOfScope,
+)
 
 CORRECTION_WORKING_DAYS = 20  # Regulations on the Disclosure of Government Information, Art. 33
 
@@ -123,10 +137,11 @@ def for_staff(session: Session, actor: Actor, status: CorrectionStatus | None = 
     if status is not None:
         q = q.where(CorrectionRequest.status == status)
     rows = list(session.scalars(q))
-    if actor.role in HANDLERS:  # they see the proposed values in full: a read of personal data
-        for r in rows:
-            audit.record(session, actor, "correction.read", person_id=r.person_id, subject=f"correction:{r.id}",
-                         purpose="handle a correction request (Art. 20)", fields=[r.field])
+    handler = actor.role in HANDLERS  # handlers see the values in full, the Bureau masked: both are reads
+    for r in rows:
+        audit.record(session, actor, "correction.read", person_id=r.person_id, subject=f"correction:{r.id}",
+                     purpose="handle a correction request (Art. 20)" if handler else "supervise deadlines (Art. 5)",
+                     fields=[r.field], changes={"masked": not handler})
     return rows
 
 

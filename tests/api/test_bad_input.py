@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -79,7 +80,7 @@ class Case:
     mentions: str | None  # the answer names the defect (a field or a phrase of the detail)
 
 
-def C(id_, who, method, url, kw, status):  # noqa: N802 - a table row
+def C(id_, who, method, url, kw, status):
     return pytest.param(Case(id_, who, method, url if callable(url) else (lambda s, u=url: u), kw, status,
                              MENTIONS.get(id_)), id=id_)
 
@@ -137,7 +138,7 @@ MENTIONS = {
     "person-doc-number-int": "doc_number", "person-missing-doc-type": "doc_type", "person-photo-not-base64": "base64",
     "person-bad-mobile": "mobile", "person-bad-eligibility-enum": "eligibility",
     "person-passport-without-nationality": "nationality", "person-unknown-field": "favourite_colour",
-    "person-invalid-json": "JSON", "person-lookup-without-query": "doc_number",
+    "person-invalid-json": "JSON", "person-lookup-without-document": "doc_number",
     "person-lookup-bad-check-digit": "check character", "person-prefill-wrong-length": "18 characters",
     "person-unknown": "999999",
     "info-change-unknown-field": "shoe_size", "info-change-nothing": "nothing given", "info-change-phone-int": "phone",
@@ -253,11 +254,11 @@ CASES = [
     C("person-unknown-field", "teller", "POST", "/api/persons/",
       lambda s: {"json": applicant(favourite_colour="red")}, 422),
     C("person-invalid-json", "teller", "POST", "/api/persons/", lambda s: INVALID_JSON, 400),
-    C("person-lookup-without-query", "teller", "GET", "/api/persons/lookup", lambda s: {}, 422),
-    C("person-lookup-bad-check-digit", "teller", "GET",
-      lambda s: f"/api/persons/lookup?doc_type=resident_id&doc_number={bad_check_digit()}", lambda s: {}, 422),
-    C("person-prefill-wrong-length", "teller", "GET",
-      "/api/persons/prefill?doc_type=resident_id&doc_number=4401061990", lambda s: {}, 422),
+    C("person-lookup-without-document", "teller", "POST", "/api/persons/lookup", lambda s: {"json": {}}, 422),
+    C("person-lookup-bad-check-digit", "teller", "POST", "/api/persons/lookup",
+      lambda s: {"json": {"doc_type": "resident_id", "doc_number": bad_check_digit()}}, 422),
+    C("person-prefill-wrong-length", "teller", "POST", "/api/persons/prefill",
+      lambda s: {"json": {"doc_type": "resident_id", "doc_number": "4401061990"}}, 422),
     C("person-id-not-int", "teller", "GET", "/api/persons/abc", lambda s: {}, 404),
     C("person-unknown", "teller", "GET", "/api/persons/999999", lambda s: {}, 404),
     C("info-change-unknown-field", "teller", "POST", lambda s: f"/api/persons/{s.active.person_id}/info-change",

@@ -68,12 +68,11 @@ def test_every_endpoint_declares_a_policy_art16(app):
 
 def test_policy_walk_fails_on_an_endpoint_without_allow(app, tmp_path, monkeypatch):
     """Proof that the walk catches a forgotten ``@allow``: a throwaway route on a fresh app."""
-    import app.extensions as extensions
     from flask_limiter import Limiter
     from flask_limiter.util import get_remote_address
     from flask_smorest import Api
 
-    from app import create_app
+    from app import create_app, extensions
     from app.auth import allow
 
     # Fresh Api and Limiter objects: their init_app rebinds instance state (the OpenAPI spec, the

@@ -172,3 +172,25 @@ def test_token_of_another_resident_is_never_served(client, world, issue, residen
         assert claims.card_ref == card_ref(issuer.secret, mine.id)
     else:
         assert_problem(resp, 422)
+
+
+def test_the_issuer_reads_its_callers_transaction_and_fresh_committed_state(world, issuer):
+    """Service level: inside a transaction the issuer sees the caller's own changes (one
+    connection); outside one it reads the committed state on a pooled connection."""
+    s = world.session()  # the Session behind the scoped session
+    card = world.card(CardStatus.ACTIVE)
+    person_id, card_id = card.person_id, card.id
+    s.commit()
+    assert not s.in_transaction()
+    assert issuer.claims(s, person_id).status is T.ACTIVE
+    assert not s.in_transaction()  # the read began no ORM transaction
+    lifecycle.register_loss(s, world.teller, card_id)  # not committed
+    assert s.in_transaction()
+    claims = issuer.claims(s, person_id)
+    assert claims.status is T.LOSS_REGISTERED and claims.settlement_suspended is True
+    s.rollback()
+    claims = issuer.claims(s, person_id)
+    assert claims.status is T.ACTIVE and claims.settlement_suspended is False
+    tokens = issuer.issue(s, person_id, count=2, now=1_800_000_000)
+    assert [t.issued_at for t in tokens] == [1_800_000_000, 1_800_000_060]
+    assert [t.expires_at for t in tokens] == [1_800_000_060, 1_800_000_120]

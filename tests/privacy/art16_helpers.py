@@ -1,5 +1,6 @@
 """Shared material for the Art. 16 API, audit and storage tests: real logins, the app's own keys,
-reading the audit trail back."""
+reading the audit trail back. A test module imports the fixtures it uses by their function names
+(``app_keys_fixture``, ``staff_fixture``); pytest knows them as ``app_keys`` and ``staff``."""
 from __future__ import annotations
 
 import pytest
@@ -10,8 +11,8 @@ from app.auth.tokens import resident_claims
 from app.models import AuditEntry
 
 
-@pytest.fixture(autouse=True)
-def app_keys(app):
+@pytest.fixture(name="app_keys", autouse=True)
+def app_keys_fixture(app):
     """The app's key ring, installed for this process. Other privacy tests install throw-away ciphers
     (or none) process-wide; the app's data must be read with the app's keys."""
     from app.privacy.rotation import configure_reloading
@@ -35,8 +36,8 @@ class Staff:
         return self._headers[name]
 
 
-@pytest.fixture
-def staff(client, world, session):
+@pytest.fixture(name="staff")
+def staff_fixture(client, world, session):
     session.commit()
     return Staff(client)
 

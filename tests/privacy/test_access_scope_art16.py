@@ -9,11 +9,16 @@ from __future__ import annotations
 import re
 
 import pytest
+from tests.http import read
 
 from app.auth import PUBLIC
 from app.models.enums import CardStatus, Role
 from tests.factories import citizen_id
-from tests.privacy.art16_helpers import app_keys, resident_headers, staff  # noqa: F401
+from tests.privacy.art16_helpers import (  # noqa: F401
+    app_keys_fixture,
+    resident_headers,
+    staff_fixture,
+)
 
 LOGINS = {Role.BUREAU: "bureau", Role.AGENCY_CLERK: "clerk", Role.BANK_TELLER: "teller",
           Role.HOTLINE_OPERATOR: "hotline", Role.APP_AGENCY: "medical", Role.AUDITOR: "auditor"}
@@ -123,14 +128,14 @@ def _reads(card):
 
 def test_a_teller_reads_its_own_banks_cardholders_only_art16(client, session, staff, cardholders) -> None:
     for url in _reads(cardholders["icbc"]):
-        assert client.get(url, headers=staff("teller")).status_code == 200, url
-        assert client.get(url, headers=staff("teller_yx")).status_code == 200, url  # same bank, other outlet
-        resp = client.get(url, headers=staff("teller_ccb"))
+        assert read(client, url, headers=staff("teller")).status_code == 200, url
+        assert read(client, url, headers=staff("teller_yx")).status_code == 200, url  # same bank, other outlet
+        resp = read(client, url, headers=staff("teller_ccb"))
         assert resp.status_code == 403, url
         assert resp.get_json()["article"] == "Art. 16" and resp.get_json()["type"].endswith("/out-of-scope")
     for url in _reads(cardholders["ccb"]):
-        assert client.get(url, headers=staff("teller_ccb")).status_code == 200, url
-        assert client.get(url, headers=staff("teller")).status_code == 403, url
+        assert read(client, url, headers=staff("teller_ccb")).status_code == 200, url
+        assert read(client, url, headers=staff("teller")).status_code == 403, url
 
 
 def test_a_tellers_card_list_holds_its_own_bank_only_art16(client, world, staff, cardholders) -> None:
@@ -155,7 +160,7 @@ def test_an_agency_sees_its_own_field_and_no_cardholder_record_art16(client, sta
     assert client.get(f"/api/persons/{card.person_id}", headers=staff("medical")).status_code == 403
     status = client.get(f"/api/cards/{card.id}/status", headers=staff("medical")).get_json()
     assert list(status["fields"]) == ["medical"]
-    holder = client.get("/api/agency/holders", query_string={"doc_type": "resident_id",
+    holder = client.post("/api/agency/holders", json={"doc_type": "resident_id",
                                                              "doc_number": card.person.doc_number},
                         headers=staff("medical")).get_json()
     assert holder["field"]["field"] == "medical" and set(holder) == {

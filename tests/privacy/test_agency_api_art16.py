@@ -3,8 +3,6 @@ reissue or replacement; it sees masked identity data and the status of its OWN f
 lookup is on record. It may then see the holder's full name and ID number, with a purpose."""
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 
 from app.models import Agency, StaffUser
@@ -12,7 +10,7 @@ from app.models.enums import CardStatus, Field, Role
 from app.services import lifecycle
 from app.services.hashing import hash_password
 from tests.factories import citizen_id
-from tests.privacy.art16_helpers import app_keys, entries, staff  # noqa: F401
+from tests.privacy.art16_helpers import app_keys_fixture, entries, staff_fixture  # noqa: F401
 
 DOC = citizen_id(region="440104", birth="19850315", seq=456)
 NAME = "欧阳晓燕"
@@ -28,11 +26,11 @@ def holder(world, session, clock):
 
 
 def _lookup(client, headers, doc=DOC):
-    return client.get(f"/api/agency/holders?doc_type=resident_id&doc_number={doc}", headers=headers)
+    return client.post("/api/agency/holders", json={"doc_type": "resident_id", "doc_number": doc}, headers=headers)
 
 
 def test_agency_sees_masked_identity_and_its_own_field_only_art16_28(client, session, world, staff, holder) -> None:
-    person, card = holder
+    person, _ = holder
     resp = _lookup(client, staff("medical"))
     assert resp.status_code == 200, resp.get_json()
     body = resp.get_json()
@@ -56,7 +54,7 @@ def test_another_agency_sees_its_own_locked_field_art16(client, session, world, 
 
 def test_during_a_reissue_the_agency_still_finds_the_holder_with_settlement_suspended_art28(
         client, session, world, staff, holder) -> None:
-    person, card = holder
+    _, card = holder
     lifecycle.register_loss(session, world.teller, card.id)
     lifecycle.reissue(session, world.teller, card.id, delivery=lifecycle.Delivery(lifecycle.DeliveryMethod.PICKUP))
     session.commit()

@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from app.models.enums import CardStatus
 from tests.factories import citizen_id
-from tests.privacy.art16_helpers import app_keys, count, entries, staff  # noqa: F401
+from tests.privacy.art16_helpers import app_keys_fixture, count, entries, staff_fixture  # noqa: F401
 
 DOC = citizen_id(region="440104", birth="19850315", seq=654)
 NAME, PHONE = "欧阳晓燕", "13912345678"

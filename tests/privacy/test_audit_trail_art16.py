@@ -10,7 +10,7 @@ from app.models import AuditEntry
 from app.models.audit import AppendOnly
 from app.models.enums import CardStatus
 from app.services import audit
-from tests.privacy.art16_helpers import app_keys, count, entries  # noqa: F401
+from tests.privacy.art16_helpers import app_keys_fixture, count, entries  # noqa: F401
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from app.models.enums import CardStatus, DeliveryMethod
 from app.privacy.runtime import blind_index
 from app.services import lifecycle, people
 from tests.factories import citizen_id
-from tests.privacy.art16_helpers import app_keys, staff  # noqa: F401
+from tests.privacy.art16_helpers import app_keys_fixture, staff_fixture  # noqa: F401
 
 DOC = citizen_id(region="440104", birth="19850315", seq=777)
 NAME = "欧阳晓燕"
@@ -99,7 +99,7 @@ def test_raw_database_holds_no_plain_personal_data_art16(db, session, stored, ba
 def test_lookup_by_blind_index_finds_the_encrypted_cardholder_art16(client, session, staff, stored) -> None:
     found = people.find_by_document(session, "resident_id", DOC.lower())  # a lower-case x check digit too
     assert found is not None and found.id == stored.id and found.name == NAME
-    resp = client.get("/api/persons/lookup", query_string={"doc_type": "resident_id", "doc_number": DOC},
+    resp = client.post("/api/persons/lookup", json={"doc_type": "resident_id", "doc_number": DOC},
                       headers=staff("clerk"))
     assert resp.status_code == 200 and resp.get_json()["id"] == stored.id
     assert people.find_by_ssn(session, DOC).id == stored.id

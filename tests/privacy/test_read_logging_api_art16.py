@@ -4,10 +4,17 @@ as the read; answers carry masked values only. A resident reading their own data
 from __future__ import annotations
 
 import pytest
+from tests.http import read
 
 from app.models.enums import CardStatus
 from tests.factories import citizen_id
-from tests.privacy.art16_helpers import app_keys, count, entries, resident_headers, staff  # noqa: F401
+from tests.privacy.art16_helpers import (  # noqa: F401
+    app_keys_fixture,
+    count,
+    entries,
+    resident_headers,
+    staff_fixture,
+)
 
 DOC = citizen_id(region="440104", birth="19850315", seq=123)
 NAME, PHONE, ADDRESS = "欧阳晓燕", "13912345678", "广州市海珠区新港中路397号"
@@ -39,7 +46,7 @@ READS = [
 def test_every_staff_read_of_personal_data_is_audited_art16(client, session, world, staff, holder,
                                                             url, who, action) -> None:
     before = count(session)
-    resp = client.get(url.format(**holder), headers={**staff(who), "X-Request-ID": "req-art16-1"})
+    resp = read(client, url.format(**holder), headers={**staff(who), "X-Request-ID": "req-art16-1"})
     assert resp.status_code == 200, resp.get_json()
     subject = holder["waiting_pid"] if action == "read.deadlines" else holder["pid"]
     new = entries(session, action=action)
@@ -92,7 +99,7 @@ def test_the_read_entry_extends_an_intact_chain_art16(client, session, staff, ho
     from app.services import audit
 
     for url, who, _ in READS:
-        assert client.get(url.format(**holder), headers=staff(who)).status_code == 200
+        assert read(client, url.format(**holder), headers=staff(who)).status_code == 200
     session.expire_all()
     report = audit.verify(session)
     assert report.ok and report.checked == count(session)

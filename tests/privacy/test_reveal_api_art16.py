@@ -9,7 +9,13 @@ import pytest
 from app.models.enums import STAFF_ROLES, CardStatus, Role
 from app.services import disclosure
 from tests.factories import citizen_id
-from tests.privacy.art16_helpers import app_keys, count, entries, resident_headers, staff  # noqa: F401
+from tests.privacy.art16_helpers import (  # noqa: F401
+    app_keys_fixture,
+    count,
+    entries,
+    resident_headers,
+    staff_fixture,
+)
 
 DOC = citizen_id(region="440104", birth="19850315", seq=321)
 NAME, PHONE, ADDRESS, PHOTO = "欧阳晓燕", "13912345678", "广州市海珠区新港中路397号", b"\x89PNG-reveal"
@@ -19,7 +25,7 @@ PURPOSE = "办理补卡，核对持卡人身份"
 @pytest.fixture
 def holder(world, session):
     person = world.person(doc_number=DOC, name=NAME, phone=PHONE, address=ADDRESS, photo=PHOTO)
-    card = world.card(CardStatus.ACTIVE, person=person)  # bank 0
+    world.card(CardStatus.ACTIVE, person=person)  # bank 0
     session.commit()
     return person.id
 

@@ -8,14 +8,13 @@ import secrets
 import pytest
 from sqlalchemy import select
 
-from app.models import AuditEntry, Person, SharedRecord
+from app.models import Person, SharedRecord
 from app.models.enums import CardStatus, DeliveryMethod
-from app.privacy import DecryptionError, FieldCipher, KeyRing, get_cipher
-from app.privacy import rotation
+from app.privacy import DecryptionError, FieldCipher, KeyRing, get_cipher, rotation
 from app.privacy.runtime import blind_index
 from app.services import audit, people
 from tests.factories import citizen_id
-from tests.privacy.art16_helpers import app_keys, entries, staff  # noqa: F401
+from tests.privacy.art16_helpers import app_keys_fixture, entries, staff_fixture  # noqa: F401
 
 NAME, PHONE, ADDRESS, PHOTO = "欧阳晓燕", "13912345678", "广州市海珠区新港中路397号", b"\x89PNG-rotate"
 COLUMNS = {"persons.doc_number", "persons.ssn", "persons.name", "persons.ethnicity", "persons.phone",

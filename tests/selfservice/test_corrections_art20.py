@@ -3,7 +3,7 @@ application agency of the field; due in 20 working days (Regulations on the Disc
 Information, Art. 33); decided by that agency only; audited; the holder sees the outcome."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 
@@ -12,7 +12,7 @@ from app.models.enums import CardStatus
 from app.services import deadlines
 from tests.selfservice.conftest import problem
 
-FILED = datetime(2026, 9, 28, 2, 0, tzinfo=timezone.utc)  # Monday 28 Sep 2026, 10:00 in Guangzhou
+FILED = datetime(2026, 9, 28, 2, 0, tzinfo=UTC)  # Monday 28 Sep 2026, 10:00 in Guangzhou
 
 
 def _file(client, headers, field, value, reason="wrong on record"):

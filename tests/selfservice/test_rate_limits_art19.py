@@ -101,6 +101,8 @@ def test_otp_request_limited_per_document(limited_app):
     # spacing and case do not make a "new" document
     spaced = {**doc_of(person), "doc_number": " ".join(person.doc_number).lower()}
     _too_many(client.post("/api/auth/resident/otp", json=spaced, **_from("10.0.2.98")))
+    full_width = {**doc_of(person), "doc_number": "".join(chr(ord(c) + 0xFEE0) for c in person.doc_number)}
+    _too_many(client.post("/api/auth/resident/otp", json=full_width, **_from("10.0.2.97")))
 
 
 def test_otp_login_limited_per_document_and_per_address(limited_app):

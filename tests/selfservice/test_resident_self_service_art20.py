@@ -41,7 +41,7 @@ def test_resident_token_cannot_reach_staff_endpoints_art16(client, session, worl
     headers = resident(card.person)
     problem(client.get("/api/cards/", headers=headers), 403)
     problem(client.get("/api/corrections", headers=headers), 403)
-    problem(client.get(f"/api/persons/lookup?doc_type=resident_id&doc_number={card.person.doc_number}",
+    problem(client.post("/api/persons/lookup", json={"doc_type": "resident_id", "doc_number": card.person.doc_number},
                        headers=headers), 403)
 
 

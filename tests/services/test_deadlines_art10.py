@@ -7,7 +7,7 @@ provisional, and recomputed when the Bureau loads the year's schedule.
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import chinese_calendar
 import pytest
@@ -31,7 +31,7 @@ SCHEDULE_2027 = {
 
 def _at(d: date) -> datetime:
     """10:00 in Guangzhou on ``d``."""
-    return datetime(d.year, d.month, d.day, 2, 0, tzinfo=timezone.utc)
+    return datetime(d.year, d.month, d.day, 2, 0, tzinfo=UTC)
 
 
 def _nth_workday_after(start: date, n: int) -> date:

@@ -6,11 +6,17 @@ set by the price and finance authorities: configurable (``CARD_FEE_FEN``).
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from app.models.enums import CardKind, CardStatus, DeliveryMethod, FeeWaiver, ReplacementReason
+from app.models.enums import (
+    CardKind,
+    CardStatus,
+    DeliveryMethod,
+    FeeWaiver,
+    ReplacementReason,
+)
 from app.services import fees, lifecycle
 from app.services.errors import InvalidInput
 
@@ -98,7 +104,7 @@ def test_quality_defect_replacement_within_one_year_of_receipt_free_art27(world,
     """Art. 27(2): 领取社会保障卡后1年内 … 质量问题 … 换领: counted from receipt (pickup), not from application."""
     card = world.card(CardStatus.ACTIVE)
     assert card.received_on == date(2026, 11, 23)
-    clock.set(datetime(2027, 11, 23, 2, 0, tzinfo=timezone.utc))  # one year after receipt, last day
+    clock.set(datetime(2027, 11, 23, 2, 0, tzinfo=UTC))  # one year after receipt, last day
     new = _replace(session, world, card, quality_defect=True)
     assert (new.application.fee_fen, new.application.fee_waiver) == (0, FeeWaiver.QUALITY_DEFECT_WITHIN_YEAR)
     assert new.application.quality_defect is True
@@ -106,7 +112,7 @@ def test_quality_defect_replacement_within_one_year_of_receipt_free_art27(world,
 
 def test_quality_defect_replacement_a_year_and_a_day_after_receipt_charged_art27(world, session, fee, clock):
     card = world.card(CardStatus.ACTIVE)
-    clock.set(datetime(2027, 11, 24, 2, 0, tzinfo=timezone.utc))
+    clock.set(datetime(2027, 11, 24, 2, 0, tzinfo=UTC))
     new = _replace(session, world, card, quality_defect=True)
     assert (new.application.fee_fen, new.application.fee_waiver) == (fee, None)
 
@@ -118,7 +124,7 @@ def test_one_year_counted_from_receipt_not_from_application_art27(world, session
     lifecycle.pick_up(session, world.teller, card.id)
     lifecycle.activate(session, world.teller, card.id, pin="135790")
     assert card.received_on == date(2027, 1, 22)
-    clock.set(datetime(2028, 1, 22, 2, 0, tzinfo=timezone.utc))
+    clock.set(datetime(2028, 1, 22, 2, 0, tzinfo=UTC))
     new = _replace(session, world, card, quality_defect=True)
     assert new.application.fee_fen == 0
 
@@ -126,7 +132,7 @@ def test_one_year_counted_from_receipt_not_from_application_art27(world, session
 def test_year_boundary_uses_guangzhou_date_art27(world, session, fee, clock):
     """17:00 UTC on 23 Nov 2027 is already 24 Nov in Guangzhou: a year and a day, charged."""
     card = world.card(CardStatus.ACTIVE)
-    clock.set(datetime(2027, 11, 23, 17, 0, tzinfo=timezone.utc))
+    clock.set(datetime(2027, 11, 23, 17, 0, tzinfo=UTC))
     new = _replace(session, world, card, quality_defect=True)
     assert new.application.fee_fen == fee
 

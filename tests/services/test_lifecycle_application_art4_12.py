@@ -7,7 +7,7 @@ instant card-making outlet; Art. 12: pickup at an outlet or express delivery.
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import chinese_calendar
 import pytest
@@ -29,7 +29,13 @@ from app.models.enums import (
 from app.privacy.runtime import blind_index
 from app.services import lifecycle, people
 from app.services.actor import Actor
-from app.services.errors import ChannelNotAllowed, IllegalTransition, Ineligible, InvalidInput, OutOfScope
+from app.services.errors import (
+    ChannelNotAllowed,
+    IllegalTransition,
+    Ineligible,
+    InvalidInput,
+    OutOfScope,
+)
 from app.services.lifecycle_rules import CHANNELS, Op
 from tests.factories import citizen_id
 
@@ -320,7 +326,7 @@ def test_accept_sets_due_date_twelve_working_days_art10(world, session, clock):
 
 
 def test_accept_before_national_day_skips_holidays_art10(world, session, clock):
-    clock.set(datetime(2026, 9, 30, 2, 0, tzinfo=timezone.utc))
+    clock.set(datetime(2026, 9, 30, 2, 0, tzinfo=UTC))
     card = world.card(CardStatus.ACCEPTED)
     assert card.application.accepted_on == date(2026, 9, 30)
     assert card.application.due_on == _working_days_after(date(2026, 9, 30), 12)
@@ -329,7 +335,7 @@ def test_accept_before_national_day_skips_holidays_art10(world, session, clock):
 
 def test_accept_uses_guangzhou_local_date_art10(world, session, clock):
     """16:30 UTC on Sunday 22 Nov is 00:30 on Monday 23 Nov in Guangzhou: accepted Monday."""
-    clock.set(datetime(2026, 11, 22, 16, 30, tzinfo=timezone.utc))
+    clock.set(datetime(2026, 11, 22, 16, 30, tzinfo=UTC))
     card = world.card(CardStatus.ACCEPTED)
     assert card.application.accepted_on == date(2026, 11, 23)
     assert card.application.due_on == date(2026, 12, 9)

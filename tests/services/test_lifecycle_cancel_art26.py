@@ -25,7 +25,12 @@ from app.models.enums import (
 )
 from app.services import lifecycle, people
 from app.services.actor import SYSTEM, Actor
-from app.services.errors import ChannelNotAllowed, IllegalTransition, Ineligible, OutOfScope
+from app.services.errors import (
+    ChannelNotAllowed,
+    IllegalTransition,
+    Ineligible,
+    OutOfScope,
+)
 from tests.factories import PIN
 
 PICKUP = lifecycle.Delivery(DeliveryMethod.PICKUP)

@@ -162,7 +162,7 @@ def test_teller_of_another_bank_cannot_operate_on_card_art16(world, session, op)
     assert ccb.bank_id != card.bank_id
     call = _calls(session, world, card)[op]
     if op is Op.CANCEL:
-        call = lambda a: lifecycle.cancel(session, a, card.person_id,  # noqa: E731
+        call = lambda a: lifecycle.cancel(session, a, card.person_id,
                                           reason=CancellationReason.HOLDER_REQUEST)
     with pytest.raises(OutOfScope) as e:
         call(ccb)

@@ -11,9 +11,23 @@ import pytest
 from sqlalchemy import select
 
 from app.models import Card, CardEvent
-from app.models.enums import AccountKind, AccountStatus, CardKind, CardStatus, Channel, DeliveryMethod, Field, Role
+from app.models.enums import (
+    AccountKind,
+    AccountStatus,
+    CardKind,
+    CardStatus,
+    Channel,
+    DeliveryMethod,
+    Field,
+    Role,
+)
 from app.services import lifecycle
-from app.services.errors import ChannelNotAllowed, DomainError, IllegalTransition, InvalidInput
+from app.services.errors import (
+    ChannelNotAllowed,
+    DomainError,
+    IllegalTransition,
+    InvalidInput,
+)
 from tests.factories import PIN
 
 PICKUP = lifecycle.Delivery(DeliveryMethod.PICKUP)

@@ -24,7 +24,12 @@ from app.models.enums import (
 from app.privacy.runtime import blind_index
 from app.services import lifecycle, people
 from app.services.actor import Actor
-from app.services.errors import ChannelNotAllowed, IllegalTransition, InvalidInput, OutOfScope
+from app.services.errors import (
+    ChannelNotAllowed,
+    IllegalTransition,
+    InvalidInput,
+    OutOfScope,
+)
 from app.services.hashing import hash_password
 from tests.factories import PIN, citizen_id
 

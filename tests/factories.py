@@ -155,7 +155,14 @@ def snapshot(session: Session, person_ids) -> dict:
     data indexes. Two equal snapshots mean nothing changed ("nothing changes when refused")."""
     from sqlalchemy import func, select
 
-    from app.models import Card, CardApplication, CardEvent, FieldStatus, Person, SettlementAccount
+    from app.models import (
+        Card,
+        CardApplication,
+        CardEvent,
+        FieldStatus,
+        Person,
+        SettlementAccount,
+    )
 
     ids = sorted(set(person_ids))
     session.expire_all()

@@ -95,10 +95,11 @@ def get_card(card_id):
 
 
 @blp.route("/<int:card_id>/events")
-@allow(*STAFF_READERS, Role.RESIDENT)
+@allow(*STAFF_READERS)
 @blp.response(200, EventOut(many=True))
 def card_events(card_id):
-    """The card's event history (Art. 20: the holder may see it)."""
+    """The card's event history, for staff. The holder sees theirs at /api/me/events (Art. 20),
+    without staff user ids."""
     card = _read(card_id)
     events = db.session.scalars(select(CardEvent).where(CardEvent.card_id == card.id).order_by(CardEvent.id)).all()
     _disclosed([card.person_id], "card_events", subject=f"card:{card.id}")

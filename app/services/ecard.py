@@ -22,7 +22,16 @@ import time
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from sqlalchemy import ColumnElement, Engine, bindparam, case, exists, func, literal_column, select
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    bindparam,
+    case,
+    exists,
+    func,
+    literal_column,
+    select,
+)
 from sqlalchemy.orm import Session, aliased, scoped_session
 
 from app.models import Card, FieldStatus, Person, RevokedToken, SettlementAccount

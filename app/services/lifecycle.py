@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 
 from app.models import (
     Bank,
@@ -66,6 +67,7 @@ from app.services.lifecycle_rules import (
     CHANNELS,
     ID_CHECK_REQUIRED,
     REFUSAL_ARTICLES,
+    SIDE_EFFECTS,
     TRANSITION_INDEX,
     Op,
     Transition,
@@ -184,7 +186,8 @@ def _move(session: Session, actor: Actor, card: Card, t: Transition, **details) 
     source = card.status
     if t.target is not None:
         card.status = t.target
-    card.updated_at = clock.now()  # bumps the version even when the state is unchanged
+    card.updated_at = clock.now()
+    flag_modified(card, "updated_at")  # an UPDATE, so the version (ETag) moves even when nothing else does
     _event(session, actor, t.op, person_id=card.person_id, card=card, article=t.article,
            source=source, **details)
     session.flush()
@@ -401,10 +404,38 @@ def accept(session: Session, actor: Actor, card_id: int, *, expected_version: in
 
 
 def reject(session: Session, actor: Actor, card_id: int, *, reason: str, expected_version: int | None = None) -> Card:
+    """Refuse an application (Art. 4). A refused replacement gives the holder back the card awaiting
+    replacement as it was, and undoes a bank change's account moves (Art. 24, 25)."""
     card, t = _begin(session, Op.REJECT, actor, card_id, expected_version)
     card.application.rejection_reason = reason
     card.ended_at = clock.now()
-    return _move(session, actor, card, t, reason=reason)
+    _move(session, actor, card, t, reason=reason)
+    old = session.get(Card, card.predecessor_id) if card.predecessor_id else None
+    if card.kind is CardKind.REPLACEMENT and old is not None and old.status is CardStatus.REPLACEMENT_PENDING:
+        back = CardStatus.ACTIVE if old.activated_at else CardStatus.ISSUED
+        _side_effect(session, actor, Op.REJECT, old, back, rejected=card.number)
+        if card.application.replacement_reason is ReplacementReason.BANK_CHANGE:
+            held = accounts(session, card.person_id)
+            for a in held:  # first close the new bank's account (one open account per kind) …
+                if a.kind is AccountKind.FINANCIAL and a.status is AccountStatus.PENDING and a.bank_id == card.bank_id:
+                    a.status, a.closed_at = AccountStatus.CLOSED, clock.now()
+            session.flush()
+            for a in held:  # … then the former bank's account is bound again
+                if a.status is AccountStatus.UNBINDING:
+                    a.status = AccountStatus.ACTIVE if old.activated_at else AccountStatus.PENDING
+            session.flush()
+    return card
+
+
+def _side_effect(session: Session, actor: Actor, op: Op, card: Card, target: CardStatus, **details) -> None:
+    """A predecessor card's change caused by an operation on its successor (``SIDE_EFFECTS``)."""
+    src = card.status
+    article = SIDE_EFFECTS[(op, src, target)]
+    card.status, card.updated_at = target, clock.now()
+    if target in (CardStatus.REPLACED,):
+        card.ended_at = clock.now()
+    _event(session, actor, op, person_id=card.person_id, card=card, article=article, source=src, **details)
+    session.flush()
 
 
 def start_production(session: Session, actor: Actor, card_id: int, *, expected_version: int | None = None) -> Card:
@@ -450,10 +481,7 @@ def _issue(session: Session, actor: Actor, card: Card, t: Transition, **details)
     if card.kind is CardKind.REPLACEMENT and card.predecessor_id:
         old = session.get(Card, card.predecessor_id)
         if old.status is CardStatus.REPLACEMENT_PENDING:
-            src, old.status, old.ended_at, old.updated_at = old.status, CardStatus.REPLACED, clock.now(), clock.now()
-            _event(session, actor, Op.REPLACE, person_id=old.person_id, card=old, article="Art. 24",
-                   source=src, replaced_by=card.number)
-            session.flush()
+            _side_effect(session, actor, Op.REPLACE, old, CardStatus.REPLACED, replaced_by=card.number)
     _move(session, actor, card, t, **details)
     return card
 
@@ -526,11 +554,16 @@ def cancel(session: Session, actor: Actor, person_id: int, *, reason: Cancellati
     for card in live:
         card.ended_at = clock.now()
         _move(session, actor, card, _transition(Op.CANCEL, card.status), reason=str(reason))
-    _set_accounts(session, person.id, set(AccountStatus) - {AccountStatus.CLOSED}, AccountStatus.CLOSED)
-    for a in accounts(session, person.id, open_only=False):
+    close_accounts(session, person.id)
+    return live
+
+
+def close_accounts(session: Session, person_id: int) -> None:
+    """Close both settlement accounts for good (Art. 26)."""
+    _set_accounts(session, person_id, set(AccountStatus) - {AccountStatus.CLOSED}, AccountStatus.CLOSED)
+    for a in accounts(session, person_id, open_only=False):
         a.closed_at = a.closed_at or clock.now()
     session.flush()
-    return live
 
 
 def _held_card(session: Session, person_id: int) -> Card | None:

@@ -96,8 +96,24 @@ REFUSAL_ARTICLES: dict[Op, str] = {
     Op.ISSUE_INSTANTLY: "Art. 10 ¶2, 25 ¶2",
 }
 
-# Side effects on a card's predecessor when the new card reaches the holder (Art. 24).
+# Side effects on a card's predecessor, written as events of the operation on its successor:
+# the successor is issued → the replaced card ends (Art. 24); the successor's application is
+# rejected → the card awaiting replacement is back in use as it was (Art. 24, 25).
 REPLACED_ON_ISSUE = S.REPLACED
+SIDE_EFFECTS: dict[tuple[Op, S, S], str] = {
+    (Op.REPLACE, S.REPLACEMENT_PENDING, S.REPLACED): "Art. 24",
+    (Op.REJECT, S.REPLACEMENT_PENDING, S.ACTIVE): "Art. 24, 25",
+    (Op.REJECT, S.REPLACEMENT_PENDING, S.ISSUED): "Art. 24, 25",
+}
+
+
+def event_article(op: str, source: str | None, target: str | None) -> str | None:
+    """The article allowing an event (op, from, to): a row of TRANSITIONS or a side effect; else None."""
+    src = S(source) if source else None
+    t = TRANSITION_INDEX.get((Op(op), src))
+    if t is not None and (target or None) == (t.target or src):
+        return t.article
+    return SIDE_EFFECTS.get((Op(op), src, S(target))) if src and target else None
 
 _ANYONE_STAFF = (R.BUREAU, R.AGENCY_CLERK, R.BANK_TELLER, R.APP_AGENCY)
 
@@ -162,6 +178,10 @@ def markdown_table() -> str:
     ]
     for t in TRANSITIONS:
         lines.append(f"| {t.op} | {t.source or '—'} | {t.target or '(unchanged)'} | {t.article} |")
+    lines += ["", "## Side effects on the predecessor card", "", "| operation on the new card | predecessor from | to | article |",
+              "|---|---|---|---|"]
+    for (op, frm, to), article in SIDE_EFFECTS.items():
+        lines.append(f"| {op} | {frm} | {to} | {article} |")
     lines += ["", "## Channel table (who, through which channel)", "", "| operation | channel × role |", "|---|---|"]
     for op, pairs in CHANNELS.items():
         lines.append(f"| {op} | " + ", ".join(f"{c} × {r}" for c, r in pairs) + " |")

@@ -203,7 +203,8 @@ def change_info(
     lifecycle._check_channel(Op.CHANGE_INFO, actor)
     person = lifecycle.lock_person(session, person_id)
     held = lifecycle._held_card(session, person.id)
-    lifecycle.check_scope(actor, person.id, held.bank_id if held else None)
+    scope_card = held or lifecycle.current_card(session, person.id)  # a card still being made counts too
+    lifecycle.check_scope(actor, person.id, scope_card.bank_id if scope_card else None)
     unknown = set(changes) - set(FACE_FIELDS) - set(CONTACT_FIELDS)
     if unknown or not changes:
         raise InvalidInput(f"Cannot change: {', '.join(sorted(unknown)) or 'nothing given'}.", field="changes")
@@ -270,6 +271,8 @@ def apply_government_notice(
     person.eligible = False
     live = [c for c in person.cards if (Op.CANCEL, c.status) in lifecycle.TRANSITION_INDEX]
     cards = lifecycle.cancel(session, actor, person.id, reason=reason) if live else []
+    if not live:
+        lifecycle.close_accounts(session, person.id)  # e.g. only an ended card: accounts must not stay suspended
     audit.record(session, actor, f"person.notice.{kind}", person_id=person.id,
                  changes={"effective": effective.isoformat(), "cancelled": [c.number for c in cards]})
     return cards

@@ -5,6 +5,7 @@ the JSON of GET /.well-known/jwks.json.
 """
 from __future__ import annotations
 
+import itertools
 import time
 
 from app.models.enums import CardStatus
@@ -58,7 +59,7 @@ def test_a_batch_of_three_consecutive_tokens_each_valid_from_the_previous_expiry
     batch = body["batch"]
     assert len(batch) == 3
     assert batch[0]["token"] == body["token"] and batch[0]["expires_at"] == body["expires_at"]
-    for prev, nxt in zip(batch, batch[1:]):
+    for prev, nxt in itertools.pairwise(batch):
         assert nxt["issued_at"] == prev["expires_at"]
     assert len({t["token"] for t in batch}) == 3
     assert len({decode_token(t["token"]).claims.token_id for t in batch}) == 3

@@ -34,7 +34,7 @@ DECLARED = {
                        Role.AUDITOR, Role.RESIDENT},  # all may ask; the reveal table decides (and logs)
     "cards.get_card": STAFF_READERS | {Role.RESIDENT},
     "cards.list_cards": STAFF_READERS,
-    "cards.card_events": STAFF_READERS | {Role.RESIDENT},
+    "cards.card_events": STAFF_READERS,  # residents: /api/me/events (Art. 20)
     "cards.status_inquiry": {Role.RESIDENT, Role.BANK_TELLER, Role.BUREAU, Role.AGENCY_CLERK, Role.APP_AGENCY},
     "applications.watch_list": {Role.AGENCY_CLERK, Role.BUREAU},
     "audit.list_entries": {Role.BUREAU, Role.AUDITOR},

@@ -44,8 +44,6 @@ def test_first_card_free_art27(world, session, fee):
     card = world.card(CardStatus.APPLIED)
     assert card.kind is CardKind.FIRST
     assert (card.application.fee_fen, card.application.fee_waiver) == (0, FeeWaiver.FIRST_CARD)
-    ev = card.person.cards[0]
-    assert ev is card
 
 
 def test_first_card_free_online_art27(world, session, fee):

@@ -52,7 +52,7 @@ def _assert_all_closed(session, person_id):
     assert lifecycle.accounts(session, person_id) == []
 
 
-@pytest.mark.parametrize("who", ["agency", "gov_feed"])
+@pytest.mark.parametrize("who", ["agency", "gov_feed", "gov_notice"])
 def test_cancel_on_death_cancels_held_card_and_card_in_production_art26(world, session, who):
     """Art. 26: the issuing agency cancels the card of a holder whose household registration public
     security cancelled because of death, on its own initiative or from the government feed."""
@@ -60,6 +60,8 @@ def test_cancel_on_death_cancels_held_card_and_card_in_production_art26(world, s
     pid = old.person_id
     if who == "agency":
         cancelled = lifecycle.cancel(session, world.clerk, pid, reason=CancellationReason.DEATH)
+    elif who == "gov_feed":  # the feed's system actor
+        cancelled = lifecycle.cancel(session, SYSTEM, pid, reason=CancellationReason.DEATH)
     else:  # public security's notice through the government feed (Art. 15, 26)
         person = old.person
         cancelled = people.apply_government_notice(session, SYSTEM, person.doc_type, person.doc_number,
@@ -73,7 +75,7 @@ def test_cancel_on_death_cancels_held_card_and_card_in_production_art26(world, s
         ev = session.scalars(select(CardEvent).where(CardEvent.card_id == card.id)
                              .order_by(CardEvent.id.desc())).first()
         assert (ev.operation, ev.from_status, ev.to_status, ev.reason, ev.channel) == (
-            "cancel", src, "cancelled", "death", Channel(who))
+            "cancel", src, "cancelled", "death", Channel.AGENCY if who == "agency" else Channel.GOV_FEED)
         assert ev.actor_role is (Role.AGENCY_CLERK if who == "agency" else Role.SYSTEM)
         assert "Art. 26" in ev.article
 

@@ -198,8 +198,10 @@ def test_resident_registers_loss_of_own_card_online_only_art21(client, db, world
 
     # Own card, online: registered.
     _ok(c.op(me, mine.id, "loss-registration", tag), "loss_registered", tag)
-    ev = _events(client, me, mine.id)[-1]
+    ev = client.get("/api/me/events", headers=me).get_json()[-1]  # the holder's own view (Art. 20)
     assert (ev["operation"], ev["channel"], ev["actor_role"]) == ("register_loss", "online", "resident")
+    assert "actor_id" not in ev
+    assert_problem(client.get(f"/api/cards/{mine.id}/events", headers=me), 403)  # the staff view
     assert committed_scalar(db, select(Card.status).where(Card.id == theirs.id)) is CardStatus.ACTIVE
 
 

@@ -12,7 +12,17 @@ from flask import Flask, g, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from werkzeug.routing import IntegerConverter
+
 from app.config import Config
+
+
+class BoundedInt(IntegerConverter):
+    """``<int:…>`` path ids within a signed 64-bit integer, as the databases store them."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def create_app(config: type[Config] | dict | None = None) -> Flask:
@@ -27,11 +37,13 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
 
     from app.extensions import api, db, jwt, limiter, migrate
 
+    app.url_map.converters["int"] = BoundedInt  # ids beyond a BIGINT are simply not found
     db.init_app(app)
     migrate.init_app(app, db, directory=str(app.config.get("MIGRATIONS_DIR", _root() / "migrations")))
     jwt.init_app(app)
     limiter.init_app(app)
     api.init_app(app)
+    api.register_converter(BoundedInt, lambda c: {"type": "integer", "format": "int64", "minimum": 0})
 
     from app import problems
     from app.api import register_blueprints

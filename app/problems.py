@@ -5,7 +5,7 @@ import logging
 
 from flask import Flask, g, jsonify, request
 from marshmallow import ValidationError
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError, StatementError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
@@ -55,6 +55,21 @@ def register(app: Flask) -> None:
         log.warning("integrity error: %s", type(e.orig).__name__)
         return problem(409, "conflict", "Conflicts with existing data",
                        "The change conflicts with the current data (for example a second valid card).")
+
+    @app.errorhandler(DataError)
+    @app.errorhandler(OverflowError)
+    def out_of_range(e):
+        """A value the database cannot hold (a number beyond 64 bits…): the caller's input, not our fault."""
+        from app.extensions import db
+
+        db.session.rollback()
+        return problem(422, "invalid-input", "Invalid input", "A value is out of range.")
+
+    @app.errorhandler(StatementError)
+    def statement_error(e):
+        if isinstance(e.orig, OverflowError):
+            return out_of_range(e)
+        return unexpected(e)
 
     @app.errorhandler(ValidationError)
     def validation(e: ValidationError):

@@ -13,7 +13,7 @@ from marshmallow import Schema, fields, validate
 from werkzeug.exceptions import Unauthorized
 
 from app.api.common import commit
-from app.api.schemas import Empty, LoginIn, TokensOut
+from app.api.schemas import LoginIn, TokensOut
 from app.auth import allow, tokens
 from app.extensions import db, limiter
 from app.models.enums import STAFF_ROLES, Channel, Role
@@ -50,7 +50,7 @@ def refresh():
 
 @blp.route("/logout", methods=["POST"])
 @allow(*STAFF_ROLES, Role.RESIDENT)
-@blp.response(204, Empty)
+@blp.response(204)
 def logout():
     """Revoke the presented token on the server."""
     tokens.revoke_current()

@@ -7,6 +7,7 @@ import base64
 from marshmallow import Schema, ValidationError, fields, validate
 
 from app.models.enums import (
+    CardStatus,
     CancellationReason,
     Channel,
     DeliveryMethod,
@@ -235,9 +236,9 @@ class DocumentQuery(Schema):
 
 
 class CardQuery(Schema):
-    number = fields.String()
+    number = fields.String(validate=validate.Length(max=12))
     person_id = fields.Integer()
-    status = fields.String()
+    status = _enum(CardStatus)
 
 
 class BankOut(Schema):

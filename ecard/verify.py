@@ -263,9 +263,14 @@ class Verifier:
 
 
 def _read_image(path: str) -> str | None:
-    """Text of the first QR code in an image file (zxing-cpp, Pillow), or None."""
-    import zxingcpp
-    from PIL import Image
+    """Text of the first QR code in an image file (zxing-cpp, Pillow), or None.
+    Reading images is optional for a verifier: ``pip install zxing-cpp pillow``."""
+    try:
+        import zxingcpp
+        from PIL import Image
+    except ImportError as exc:
+        raise ValueError(f"--image needs the optional packages zxing-cpp and pillow ({exc.name} is missing): "
+                         "pip install zxing-cpp pillow") from None
 
     with Image.open(path) as image:
         codes = zxingcpp.read_barcodes(image.convert("L"), formats=zxingcpp.BarcodeFormat.QRCode)

@@ -938,7 +938,7 @@ class Story:
 
     def sc_cancelled_death(self):
         """Art. 26: public security's death record reaches the system through the government feed."""
-        card = yield from self.first_active((200, 1100), reserve=15)
+        yield from self.first_active((200, 1100), reserve=15)
         last = self.t.astimezone(clock.CHINA).date()
         yield self.later(15, 700, online=True)
         died_on = max(last, self.t.astimezone(clock.CHINA).date() - timedelta(days=self.rng.randint(1, 10)))

@@ -16,7 +16,7 @@ def file_secret(path: Path, nbytes: int = 32) -> str:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         if path.stat().st_mode & 0o077:
-            raise PermissionError(f"{path} must not be readable by group or others (chmod 600).")
+            raise PermissionError(f"{path} must not be readable by group or others (chmod 600).") from None
         return path.read_text().strip()
     with os.fdopen(fd, "w") as f:
         value = secrets.token_urlsafe(nbytes)

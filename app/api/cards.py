@@ -35,15 +35,13 @@ from app.models import Card, CardEvent
 from app.models.enums import Field, Role
 from app.services import disclosure, lifecycle
 from app.services.errors import InvalidInput
-from app.services.lifecycle_rules import CHANNELS, Op
+from app.services.lifecycle_rules import Op, roles_for
 
 blp = Blueprint("cards", __name__, url_prefix="/api/cards", description="Cards and their lifecycle (Art. 6–27)")
 
 STAFF_READERS = (Role.BUREAU, Role.AGENCY_CLERK, Role.BANK_TELLER, Role.AUDITOR)
 
 
-def roles_for(op: Op) -> tuple[Role, ...]:
-    return tuple(dict.fromkeys(r for _, r in CHANNELS[op] if r is not Role.SYSTEM))
 
 
 def _read(card_id: int) -> Card:
@@ -66,16 +64,7 @@ def _disclosed(person_ids, what: str, subject: str | None = None) -> None:
 @blp.paginate()
 def list_cards(query, pagination_parameters):
     """Find cards by number, holder or status (a teller sees their own bank's cards only)."""
-    actor = current_actor()
-    q = select(Card).order_by(Card.id)
-    if "number" in query:
-        q = q.where(Card.number == query["number"].strip().upper())
-    if "person_id" in query:
-        q = q.where(Card.person_id == query["person_id"])
-    if "status" in query:
-        q = q.where(Card.status == query["status"])
-    if actor.role is Role.BANK_TELLER:
-        q = q.where(Card.bank_id == actor.bank_id)
+    q = lifecycle.find_cards(current_actor(), **query)
     total = db.session.scalar(select(db.func.count()).select_from(q.subquery()))
     pagination_parameters.item_count = total
     p = pagination_parameters

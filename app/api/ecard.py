@@ -68,7 +68,7 @@ def issue_tokens(body):
     tokens = _issue(body["count"])
     first = tokens[0]
     out = {"token": first.token, "issued_at": first.issued_at, "expires_at": first.expires_at,
-           "refresh_after": first.expires_at - min(15, issuer().lifetime // 4)}
+           "refresh_after": first.refresh_after}
     if len(tokens) > 1:
         out["batch"] = [{"token": t.token, "issued_at": t.issued_at, "expires_at": t.expires_at} for t in tokens]
     return current_app.json.response(out)

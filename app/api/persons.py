@@ -25,7 +25,7 @@ from app.models import Card
 from app.models.enums import STAFF_ROLES, Role
 from app.services import disclosure, lifecycle, people
 from app.services.errors import NotFound
-from app.services.lifecycle_rules import Op
+from app.services.lifecycle_rules import Op, roles_for
 
 blp = Blueprint("persons", __name__, url_prefix="/api/persons", description="Cardholders (Art. 4, 9, 16, 20)")
 
@@ -33,8 +33,6 @@ COUNTER = (Role.BANK_TELLER, Role.AGENCY_CLERK)
 READERS = (Role.BUREAU, Role.AGENCY_CLERK, Role.BANK_TELLER, Role.AUDITOR)
 
 
-def _roles(op: Op) -> tuple[Role, ...]:
-    return tuple(dict.fromkeys(r for _, r in lifecycle.CHANNELS[op] if r is not Role.SYSTEM))
 
 
 def _readable(person_id: int):
@@ -134,7 +132,7 @@ def reveal(body, person_id):
 
 
 @blp.route("/<int:person_id>/info-change", methods=["POST"])
-@allow(*_roles(Op.CHANGE_INFO))
+@allow(*roles_for(Op.CHANGE_INFO))
 @blp.arguments(InfoChangeIn)
 @blp.response(200, PersonOut)
 def change_info(body, person_id):
@@ -147,7 +145,7 @@ def change_info(body, person_id):
 
 
 @blp.route("/<int:person_id>/cancellation", methods=["POST"])
-@allow(*_roles(Op.CANCEL))
+@allow(*roles_for(Op.CANCEL))
 @blp.arguments(CancelIn)
 @blp.response(200, CardOut(many=True))
 def cancel(body, person_id):
@@ -158,7 +156,7 @@ def cancel(body, person_id):
 
 
 @blp.route("/<int:person_id>/unbind-confirmation", methods=["POST"])
-@allow(*_roles(Op.CONFIRM_UNBIND))
+@allow(*roles_for(Op.CONFIRM_UNBIND))
 @blp.arguments(ChannelIn)
 @blp.response(200, AccountOut)
 def confirm_unbind(body, person_id):

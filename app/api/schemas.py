@@ -12,7 +12,6 @@ from app.models.enums import (
     Channel,
     DeliveryMethod,
     EligibilityBasis,
-    Field,
     Referral,
     ReplacementReason,
     ServiceMode,

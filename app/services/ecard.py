@@ -202,6 +202,12 @@ class Issued:
     issued_at: int
     expires_at: int
 
+    @property
+    def refresh_after(self) -> int:
+        """When the phone should ask for the next token: a quarter of the lifetime (at most 15 s)
+        before expiry, so the code on screen never runs out while a scanner reads it."""
+        return self.expires_at - min(15, (self.expires_at - self.issued_at) // 4)
+
 
 log = logging.getLogger("app.ecard")
 

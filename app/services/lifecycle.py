@@ -659,6 +659,21 @@ def reset_pin(
     return _move(session, actor, card, t, id_verified=True)
 
 
+def find_cards(actor: Actor, *, number: str | None = None, person_id: int | None = None,
+               status: CardStatus | None = None):
+    """A query of the cards ``actor`` may see: a teller only its own bank's (Art. 16)."""
+    q = select(Card).order_by(Card.id)
+    if number is not None:
+        q = q.where(Card.number == number.strip().upper())
+    if person_id is not None:
+        q = q.where(Card.person_id == person_id)
+    if status is not None:
+        q = q.where(Card.status == status)
+    if actor.role is Role.BANK_TELLER:
+        q = q.where(Card.bank_id == actor.bank_id)
+    return q
+
+
 def current_card(session: Session, person_id: int) -> Card | None:
     """The holder's card that counts now: the valid one, else the one being made (for the e-card, Art. 28)."""
     cards = list(session.scalars(select(Card).where(Card.person_id == person_id).order_by(Card.id.desc())))

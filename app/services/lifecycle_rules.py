@@ -161,8 +161,10 @@ CHANNEL_ARTICLES: dict[Op, str] = {
 }
 
 
-def allowed_channels(op: Op) -> tuple[tuple[C, R], ...]:
-    return CHANNELS[op]
+def roles_for(op: Op) -> tuple[R, ...]:
+    """The roles that may do ``op`` through some channel: the API's policy for its endpoint.
+    SYSTEM acts through feeds, never through the API."""
+    return tuple(dict.fromkeys(r for _, r in CHANNELS[op] if r is not R.SYSTEM))
 
 
 def markdown_table() -> str:

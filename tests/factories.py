@@ -8,7 +8,15 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from app.models import Agency, Bank, Outlet, StaffUser
-from app.models.enums import AgencyKind, CardStatus, Channel, DeliveryMethod, EligibilityBasis, Field, Role
+from app.models.enums import (
+    AgencyKind,
+    CardStatus,
+    Channel,
+    DeliveryMethod,
+    EligibilityBasis,
+    Field,
+    Role,
+)
 from app.services import lifecycle, people
 from app.services.actor import SYSTEM, Actor
 from app.services.documents import mod11_2_check_char
@@ -16,6 +24,16 @@ from app.services.hashing import hash_password
 
 _serial = itertools.count(1)
 PIN = "135790"
+PICKUP = lifecycle.Delivery(DeliveryMethod.PICKUP)
+
+
+def events_of(session: Session, card_id: int) -> list:
+    """The card's events, oldest first."""
+    from sqlalchemy import select
+
+    from app.models import CardEvent
+
+    return list(session.scalars(select(CardEvent).where(CardEvent.card_id == card_id).order_by(CardEvent.id)))
 
 
 def citizen_id(region: str = "440106", birth: str = "19900101", seq: int | None = None) -> str:
@@ -96,6 +114,16 @@ class World:
         return self.actor("clerk")
 
     system = SYSTEM
+
+    def as_role(self, role: Role, channel: Channel, person_id: int | None = None) -> Actor:
+        """Any role through any channel, with the organisation a real user of that role would have."""
+        if role is Role.RESIDENT:
+            return Actor(role=role, channel=channel, person_id=person_id)
+        if role is Role.SYSTEM:
+            return Actor(role=role, channel=channel)
+        name = {Role.BANK_TELLER: "teller", Role.BUREAU: "bureau", Role.AGENCY_CLERK: "clerk",
+                Role.HOTLINE_OPERATOR: "hotline", Role.APP_AGENCY: "medical", Role.AUDITOR: "auditor"}[role]
+        return self.actor(name, channel)
 
     def resident(self, person_id: int) -> Actor:
         return Actor(role=Role.RESIDENT, channel=Channel.ONLINE, person_id=person_id)

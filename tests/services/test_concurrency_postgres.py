@@ -17,11 +17,11 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.models import Card, CardEvent
-from app.models.enums import CardStatus, Channel, DeliveryMethod
+from app.models.enums import CardStatus, Channel
 from app.services import lifecycle
 from app.services.errors import DomainError, IllegalTransition, PreconditionFailed
+from tests.factories import PICKUP
 
-PICKUP = lifecycle.Delivery(DeliveryMethod.PICKUP)
 ROUNDS = 4  # fresh cards per scenario: the two threads race a few times, in either order
 
 

@@ -12,11 +12,10 @@ from datetime import UTC, date, datetime, timedelta
 import chinese_calendar
 import pytest
 
-from app.models.enums import CardStatus, DeliveryMethod
+from app.models.enums import CardStatus
 from app.services import deadlines, lifecycle
 from app.services.errors import InvalidInput
-
-PICKUP = lifecycle.Delivery(DeliveryMethod.PICKUP)
+from tests.factories import PICKUP
 
 # A plausible 2027 schedule for the tests (not the State Council's notice).
 SCHEDULE_2027 = {

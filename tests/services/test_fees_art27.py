@@ -19,8 +19,8 @@ from app.models.enums import (
 )
 from app.services import fees, lifecycle
 from app.services.errors import InvalidInput
+from tests.factories import PICKUP
 
-PICKUP = lifecycle.Delivery(DeliveryMethod.PICKUP)
 FEE = 2000
 
 

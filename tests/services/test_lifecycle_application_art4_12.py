@@ -11,9 +11,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import chinese_calendar
 import pytest
-from sqlalchemy import select
 
-from app.models import CardEvent, SharedRecord
+from app.models import SharedRecord
 from app.models.enums import (
     AccountKind,
     AccountStatus,
@@ -37,27 +36,13 @@ from app.services.errors import (
     OutOfScope,
 )
 from app.services.lifecycle_rules import CHANNELS, Op
-from tests.factories import citizen_id
+from tests.factories import PICKUP, citizen_id, events_of
 
-PICKUP = lifecycle.Delivery(DeliveryMethod.PICKUP)
 EXPRESS = lifecycle.Delivery(DeliveryMethod.EXPRESS, "广州市越秀区中山五路2号")
 
 
-def _events(session, card_id):
-    return list(session.scalars(select(CardEvent).where(CardEvent.card_id == card_id).order_by(CardEvent.id)))
 
 
-def _actor(world, role: Role, channel: Channel, person_id: int) -> Actor:
-    """Any role through any channel, with the organisation a real user of that role would have."""
-    if role is Role.BANK_TELLER:
-        return world.actor("teller", channel)
-    if role is Role.RESIDENT:
-        return Actor(role=role, channel=channel, person_id=person_id)
-    if role is Role.SYSTEM:
-        return Actor(role=role, channel=channel)
-    name = {Role.BUREAU: "bureau", Role.AGENCY_CLERK: "clerk", Role.HOTLINE_OPERATOR: "hotline",
-            Role.APP_AGENCY: "medical", Role.AUDITOR: "auditor"}[role]
-    return world.actor(name, channel)
 
 
 def _working_days_after(start: date, n: int) -> date:
@@ -80,7 +65,7 @@ def test_apply_online_by_resident_art7(world, session):
     assert card.kind is CardKind.FIRST
     assert card.application.channel is Channel.ONLINE
     assert card.application.outlet_id is None
-    (ev,) = _events(session, card.id)
+    (ev,) = events_of(session, card.id)
     assert (ev.operation, ev.from_status, ev.to_status, ev.channel, ev.actor_role) == (
         "apply", None, "applied", Channel.ONLINE, Role.RESIDENT)
     assert "Art. 7" in ev.article
@@ -93,7 +78,7 @@ def test_apply_at_outlet_by_teller_art7(world, session):
     assert card.application.channel is Channel.OUTLET
     assert card.application.outlet_id == world.outlets[0].id
     assert card.application.service_mode is ServiceMode.COUNTER
-    (ev,) = _events(session, card.id)
+    (ev,) = events_of(session, card.id)
     assert (ev.channel, ev.actor_role, ev.outlet_id) == (Channel.OUTLET, Role.BANK_TELLER, world.outlets[0].id)
 
 
@@ -110,7 +95,7 @@ def test_apply_through_any_other_channel_or_role_refused_art7(world, session):
             if (channel, role) in allowed:
                 continue
             with pytest.raises(ChannelNotAllowed) as e:
-                lifecycle.apply(session, _actor(world, role, channel, person.id), person.id,
+                lifecycle.apply(session, world.as_role(role, channel, person.id), person.id,
                                 bank_id=world.banks[0].id, delivery=PICKUP)
             assert e.value.article == "Art. 7", (role, channel)
             session.rollback()
@@ -137,7 +122,7 @@ def test_employer_is_a_referral_not_a_channel_art8(world, session):
                            delivery=EXPRESS, referral=Referral.EMPLOYER)
     assert card.application.referral is Referral.EMPLOYER
     assert card.application.channel is Channel.ONLINE
-    (ev,) = _events(session, card.id)
+    (ev,) = events_of(session, card.id)
     assert ev.details["referral"] == "employer"
 
 
@@ -320,7 +305,7 @@ def test_accept_sets_due_date_twelve_working_days_art10(world, session, clock):
     assert app_.accepted_on == date(2026, 11, 23)
     assert app_.due_on == date(2026, 12, 9) == _working_days_after(date(2026, 11, 23), 12)
     assert app_.due_provisional is False
-    ev = _events(session, card.id)[-1]
+    ev = events_of(session, card.id)[-1]
     assert (ev.operation, ev.details["due_on"]) == ("accept", "2026-12-09")
     assert ev.article == "Art. 10, 25"
 
@@ -358,7 +343,7 @@ def test_instant_issuance_at_instant_outlet_art10(world, session, clock):
     assert card.received_on == date(2026, 11, 23)
     assert card.application.accepted_on == card.application.due_on == date(2026, 11, 23)
     assert card.application.service_mode is ServiceMode.INSTANT
-    evs = _events(session, card.id)
+    evs = events_of(session, card.id)
     assert [(e.operation, e.from_status, e.to_status) for e in evs] == [
         ("apply", None, "applied"), ("issue_instantly", "applied", "issued")]
     assert evs[1].article == "Art. 10 ¶2, 25 ¶2"
@@ -434,7 +419,7 @@ def test_express_delivery_dispatch_deliver_issued_art12(world, session, clock):
     lifecycle.deliver(session, world.clerk, card.id)
     assert card.status is CardStatus.ISSUED
     assert card.received_on == date(2026, 11, 25)
-    evs = _events(session, card.id)
+    evs = events_of(session, card.id)
     assert [(e.operation, e.from_status, e.to_status) for e in evs[-2:]] == [
         ("dispatch", "produced", "in_transit"), ("deliver", "in_transit", "issued")]
     assert evs[-2].details["tracking_ref"] == "SF1234567890"
@@ -461,7 +446,7 @@ def test_pickup_at_outlet_records_receipt_art12(world, session, clock):
     lifecycle.pick_up(session, world.actor("teller_yx"), card.id, id_verified=True)
     assert card.status is CardStatus.ISSUED
     assert card.received_on == date(2026, 11, 26)
-    ev = _events(session, card.id)[-1]
+    ev = events_of(session, card.id)[-1]
     assert (ev.operation, ev.outlet_id, ev.details.get("id_verified")) == ("pick_up", world.outlets[1].id, True)
 
 

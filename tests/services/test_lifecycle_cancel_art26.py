@@ -31,9 +31,7 @@ from app.services.errors import (
     Ineligible,
     OutOfScope,
 )
-from tests.factories import PIN
-
-PICKUP = lifecycle.Delivery(DeliveryMethod.PICKUP)
+from tests.factories import PICKUP, PIN
 
 
 def _held_and_in_production(session, world):

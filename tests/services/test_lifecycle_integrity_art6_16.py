@@ -38,29 +38,18 @@ from app.services.errors import (
 from app.services.lifecycle_rules import (
     CHANNEL_ARTICLES,
     CHANNELS,
-    event_article,
     TRANSITION_INDEX,
     TRANSITIONS,
     Op,
+    event_article,
     markdown_table,
 )
-from tests.factories import PIN, snapshot
+from tests.factories import PICKUP, PIN, snapshot
 
-PICKUP = lifecycle.Delivery(DeliveryMethod.PICKUP)
 EXPRESS = lifecycle.Delivery(DeliveryMethod.EXPRESS, "广州市天河区天河路100号")
 TERMINAL = (CardStatus.REJECTED, CardStatus.INVALIDATED, CardStatus.REPLACED, CardStatus.CANCELLED)
 
 
-def _actor(world, role: Role, channel: Channel, person_id: int) -> Actor:
-    if role is Role.BANK_TELLER:
-        return world.actor("teller", channel)
-    if role is Role.RESIDENT:
-        return Actor(role=role, channel=channel, person_id=person_id)
-    if role is Role.SYSTEM:
-        return Actor(role=role, channel=channel)
-    name = {Role.BUREAU: "bureau", Role.AGENCY_CLERK: "clerk", Role.HOTLINE_OPERATOR: "hotline",
-            Role.APP_AGENCY: "medical", Role.AUDITOR: "auditor"}[role]
-    return world.actor(name, channel)
 
 
 def _calls(session, world, card):
@@ -144,7 +133,7 @@ def test_operation_through_unlisted_channel_refused_art6(world, session, op):
             if (channel, role) in allowed:
                 continue
             with pytest.raises(ChannelNotAllowed) as e:
-                call(_actor(world, role, channel, card.person_id))
+                call(world.as_role(role, channel, card.person_id))
             assert e.value.article == article, (op, role, channel)
             session.rollback()
     assert snapshot(session, [card.person_id]) == before

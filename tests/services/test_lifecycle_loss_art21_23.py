@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from app.models import Card, CardEvent
+from app.models import Card
 from app.models.enums import (
     AccountKind,
     AccountStatus,
@@ -28,17 +28,13 @@ from app.services.errors import (
     IllegalTransition,
     InvalidInput,
 )
-from tests.factories import PIN
-
-PICKUP = lifecycle.Delivery(DeliveryMethod.PICKUP)
+from tests.factories import PICKUP, PIN, events_of
 
 
 def _statuses(session, person_id):
     return sorted((a.kind, a.status) for a in lifecycle.accounts(session, person_id))
 
 
-def _events(session, card_id):
-    return list(session.scalars(select(CardEvent).where(CardEvent.card_id == card_id).order_by(CardEvent.id)))
 
 
 def _through_to_active(session, world, card):
@@ -69,7 +65,7 @@ def test_loss_registration_through_each_channel_art21(world, session, channel):
     }[channel]
     lifecycle.register_loss(session, actor, card.id)
     assert card.status is CardStatus.LOSS_REGISTERED
-    ev = _events(session, card.id)[-1]
+    ev = events_of(session, card.id)[-1]
     assert (ev.operation, ev.from_status, ev.to_status, ev.channel, ev.article) == (
         "register_loss", "active", "loss_registered", Channel(channel), "Art. 21")
 
@@ -118,7 +114,7 @@ def test_loss_deregistration_at_outlet_with_id_resumes_use_art22(world, session)
     assert card.status is CardStatus.ACTIVE
     assert _statuses(session, card.person_id) == ACTIVE
     assert not lifecycle.settlement_suspended(session, card.person_id)
-    ev = _events(session, card.id)[-1]
+    ev = events_of(session, card.id)[-1]
     assert (ev.operation, ev.from_status, ev.to_status, ev.channel, ev.article) == (
         "deregister_loss", "loss_registered", "active", Channel.OUTLET, "Art. 22")
     assert ev.details["id_verified"] is True
@@ -158,14 +154,14 @@ def test_loss_deregistration_refused_after_reissue_art22(world, session):
     new = lifecycle.reissue(session, world.resident(old.person_id), old.id, delivery=PICKUP)
     session.commit()
     assert old.status is CardStatus.INVALIDATED
-    before = (old.version, len(_events(session, old.id)), _statuses(session, old.person_id))
+    before = (old.version, len(events_of(session, old.id)), _statuses(session, old.person_id))
     with pytest.raises(IllegalTransition) as e:
         lifecycle.deregister_loss(session, world.teller, old.id, id_verified=True)
     assert e.value.article == "Art. 22"
     assert e.value.extra["state"] == "invalidated"
     session.rollback()
     assert old.status is CardStatus.INVALIDATED
-    assert (old.version, len(_events(session, old.id)), _statuses(session, old.person_id)) == before
+    assert (old.version, len(events_of(session, old.id)), _statuses(session, old.person_id)) == before
     assert _statuses(session, old.person_id) == SUSPENDED
     assert new.status is CardStatus.APPLIED
 
@@ -190,7 +186,7 @@ def test_reissue_gives_a_new_card_number_art23(world, session):
     assert new.person_id == old.person_id and new.bank_id == old.bank_id
     assert new.status is CardStatus.APPLIED
     assert old.status is CardStatus.INVALIDATED and old.ended_at is not None
-    (ev,) = _events(session, old.id)[-1:]
+    (ev,) = events_of(session, old.id)[-1:]
     assert (ev.operation, ev.from_status, ev.to_status, ev.article) == (
         "reissue", "loss_registered", "invalidated", "Art. 23")
 
@@ -297,4 +293,4 @@ def test_reissue_online_by_resident_records_channel_art23(world, session):
     new = lifecycle.reissue(session, world.resident(old.person_id), old.id,
                             delivery=lifecycle.Delivery(DeliveryMethod.EXPRESS, "广州市天河区天河路100号"))
     assert new.application.channel is Channel.ONLINE
-    assert _events(session, old.id)[-1].actor_role is Role.RESIDENT
+    assert events_of(session, old.id)[-1].actor_role is Role.RESIDENT

@@ -2,7 +2,13 @@
 awaiting replacement, as it was; a refused bank change leaves the accounts where they were."""
 from __future__ import annotations
 
-from app.models.enums import AccountKind, AccountStatus, CardStatus, DeliveryMethod, ReplacementReason
+from app.models.enums import (
+    AccountKind,
+    AccountStatus,
+    CardStatus,
+    DeliveryMethod,
+    ReplacementReason,
+)
 from app.services import lifecycle
 from app.services.lifecycle_rules import event_article
 

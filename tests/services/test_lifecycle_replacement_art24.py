@@ -31,13 +31,7 @@ from app.services.errors import (
     OutOfScope,
 )
 from app.services.hashing import hash_password
-from tests.factories import PIN, citizen_id
-
-PICKUP = lifecycle.Delivery(DeliveryMethod.PICKUP)
-
-
-def _events(session, card_id):
-    return list(session.scalars(select(CardEvent).where(CardEvent.card_id == card_id).order_by(CardEvent.id)))
+from tests.factories import PICKUP, PIN, citizen_id, events_of
 
 
 def _produce(session, world, card):
@@ -71,7 +65,7 @@ def test_replacement_for_damaged_card_art24(world, session, clock):
     assert new.status is CardStatus.APPLIED and new.kind is CardKind.REPLACEMENT
     assert new.number != old.number and new.predecessor_id == old.id
     assert new.application.replacement_reason is ReplacementReason.DAMAGED
-    ev = _events(session, old.id)[-1]
+    ev = events_of(session, old.id)[-1]
     assert (ev.operation, ev.from_status, ev.to_status, ev.article, ev.reason) == (
         "replace", "active", "replacement_pending", "Art. 24", "damaged")
     # Art. 24, 28: the old card stays usable while the new one is made; accounts are not suspended.
@@ -89,7 +83,7 @@ def test_old_card_replaced_when_new_card_issued_art24(world, session, clock):
     session.refresh(old)
     assert new.status is CardStatus.ISSUED
     assert old.status is CardStatus.REPLACED and old.ended_at is not None
-    ev = _events(session, old.id)[-1]
+    ev = events_of(session, old.id)[-1]
     assert (ev.operation, ev.from_status, ev.to_status, ev.article) == (
         "replace", "replacement_pending", "replaced", "Art. 24")
     assert ev.details["replaced_by"] == new.number
@@ -228,7 +222,7 @@ def test_name_change_at_outlet_starts_replacement_art24(world, session, clock):
     assert new is not None and new.kind is CardKind.REPLACEMENT
     assert new.application.replacement_reason is ReplacementReason.BASIC_DATA_CHANGED
     assert old.status is CardStatus.REPLACEMENT_PENDING
-    ops = [(e.operation, e.from_status, e.to_status) for e in _events(session, old.id)[-2:]]
+    ops = [(e.operation, e.from_status, e.to_status) for e in events_of(session, old.id)[-2:]]
     # the data change (the card's state untouched), then the card's one transition
     assert ops == [("change_info", "active", "active"), ("replace", "active", "replacement_pending")]
 
@@ -297,7 +291,7 @@ def test_phone_change_online_needs_no_new_card_art6(world, session):
     session.refresh(old)
     assert old.status is CardStatus.ACTIVE and old.version == version
     assert len(old.person.cards) == 1
-    ev = _events(session, old.id)[-1]
+    ev = events_of(session, old.id)[-1]
     assert (ev.operation, ev.channel, ev.article) == ("change_info", Channel.ONLINE, "Art. 6, 24(2)")
     assert "phone" in ev.details["changed"]
 

@@ -8,10 +8,9 @@ PIN; wrong PINs lock it; a reset needs the holder's identity checked in person.
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
 
-from app.models import CardEvent, FieldStatus
-from app.models.enums import AccountStatus, CardStatus, Channel, DeliveryMethod, Field
+from app.models import FieldStatus
+from app.models.enums import AccountStatus, CardStatus, Channel, Field
 from app.services import lifecycle
 from app.services.errors import (
     ChannelNotAllowed,
@@ -21,14 +20,11 @@ from app.services.errors import (
     PinLocked,
     PinRefused,
 )
-from tests.factories import PIN
+from tests.factories import PICKUP, PIN, events_of
 
-PICKUP = lifecycle.Delivery(DeliveryMethod.PICKUP)
 NEW_PIN = "246801"
 
 
-def _events(session, card_id):
-    return list(session.scalars(select(CardEvent).where(CardEvent.card_id == card_id).order_by(CardEvent.id)))
 
 
 # ---------------------------------------------------------------- activation (Art. 6, 19)
@@ -72,12 +68,12 @@ def test_field_lock_and_unlock_art6(world, session):
                                       reason="holder's request")
     assert status.locked and status.reason == "holder's request"
     assert lifecycle.locked_fields(session, card.person_id) == [Field.TRANSPORT]
-    ev = _events(session, card.id)[-1]
+    ev = events_of(session, card.id)[-1]
     assert (ev.operation, ev.from_status, ev.to_status, ev.details["field"]) == (
         "lock_field", "active", "active", "transport")
     lifecycle.set_field_lock(session, world.teller, card.id, field=Field.TRANSPORT, locked=False)
     assert lifecycle.locked_fields(session, card.person_id) == []
-    assert _events(session, card.id)[-1].operation == "unlock_field"
+    assert events_of(session, card.id)[-1].operation == "unlock_field"
 
 
 def test_field_lock_online_by_resident_unlock_only_at_outlet_art6(world, session):
@@ -97,12 +93,12 @@ def test_locking_twice_refused_art6(world, session):
     card = world.card(CardStatus.ACTIVE)
     lifecycle.set_field_lock(session, world.teller, card.id, field=Field.MEDICAL, locked=True)
     session.commit()
-    n = len(_events(session, card.id))
+    n = len(events_of(session, card.id))
     with pytest.raises(IllegalTransition) as e:
         lifecycle.set_field_lock(session, world.teller, card.id, field=Field.MEDICAL, locked=True)
     assert e.value.article == "Art. 6"
     session.rollback()
-    assert len(_events(session, card.id)) == n
+    assert len(events_of(session, card.id)) == n
 
 
 def test_unlocking_an_unlocked_field_refused_art6(world, session):
@@ -162,10 +158,10 @@ def test_status_inquiry_by_agency_staff_art20(world, session):
 
 def test_status_inquiry_writes_no_event_art6(world, session):
     card = world.card(CardStatus.ACTIVE)
-    n, v = len(_events(session, card.id)), card.version
+    n, v = len(events_of(session, card.id)), card.version
     lifecycle.inquire_status(session, world.teller, card.id)
     session.flush()
-    assert (len(_events(session, card.id)), card.version) == (n, v)
+    assert (len(events_of(session, card.id)), card.version) == (n, v)
 
 
 def test_status_inquiry_through_hotline_refused_art6(world, session):
@@ -180,7 +176,7 @@ def test_status_inquiry_through_hotline_refused_art6(world, session):
 def test_pin_change_with_right_old_pin_art19(world, session):
     card = world.card(CardStatus.ACTIVE)
     lifecycle.change_pin(session, world.resident(card.person_id), card.id, old_pin=PIN, new_pin=NEW_PIN)
-    assert _events(session, card.id)[-1].operation == "change_pin"
+    assert events_of(session, card.id)[-1].operation == "change_pin"
     lifecycle.change_pin(session, world.teller, card.id, old_pin=NEW_PIN, new_pin=PIN)
 
 
@@ -242,7 +238,7 @@ def test_pin_reset_only_at_outlet_with_id_check_clears_lock_art19(world, session
     lifecycle.reset_pin(session, world.teller, card.id, new_pin=NEW_PIN, id_verified=True)
     session.commit()
     assert card.pin_failures == 0
-    ev = _events(session, card.id)[-1]
+    ev = events_of(session, card.id)[-1]
     assert (ev.operation, ev.details["id_verified"], ev.article) == ("reset_pin", True, "Art. 6, 19")
     lifecycle.change_pin(session, res, card.id, old_pin=NEW_PIN, new_pin=PIN)  # the new PIN works
 

@@ -331,6 +331,9 @@ def reissue(
     number is made. Applying ends any chance of loss deregistration (Art. 22). Both settlement
     accounts stay suspended until the new card is activated (Art. 21)."""
     old, t = _begin(session, Op.REISSUE, actor, card_id, expected_version)
+    if _pending_successor(session, old):
+        raise IllegalTransition("A replacement for this card is already being made; it ends the lost card.",
+                                article="Art. 23, 24", state=str(old.status))
     if service_mode is ServiceMode.INSTANT:
         _check_id(Op.ISSUE_INSTANTLY, id_verified)
     old.ended_at = clock.now()
@@ -411,20 +414,29 @@ def reject(session: Session, actor: Actor, card_id: int, *, reason: str, expecte
     card.ended_at = clock.now()
     _move(session, actor, card, t, reason=reason)
     old = session.get(Card, card.predecessor_id) if card.predecessor_id else None
-    if card.kind is CardKind.REPLACEMENT and old is not None and old.status is CardStatus.REPLACEMENT_PENDING:
+    if card.kind is not CardKind.REPLACEMENT or old is None:
+        return card
+    if old.status is CardStatus.REPLACEMENT_PENDING:  # (a card lost meanwhile stays loss-registered)
         back = CardStatus.ACTIVE if old.activated_at else CardStatus.ISSUED
         _side_effect(session, actor, Op.REJECT, old, back, rejected=card.number)
-        if card.application.replacement_reason is ReplacementReason.BANK_CHANGE:
-            held = accounts(session, card.person_id)
-            for a in held:  # first close the new bank's account (one open account per kind) …
-                if a.kind is AccountKind.FINANCIAL and a.status is AccountStatus.PENDING and a.bank_id == card.bank_id:
-                    a.status, a.closed_at = AccountStatus.CLOSED, clock.now()
-            session.flush()
-            for a in held:  # … then the former bank's account is bound again
-                if a.status is AccountStatus.UNBINDING:
-                    a.status = AccountStatus.ACTIVE if old.activated_at else AccountStatus.PENDING
-            session.flush()
+    if card.application.replacement_reason is ReplacementReason.BANK_CHANGE:
+        held = accounts(session, card.person_id)
+        for a in held:  # first close the new bank's account (one open account per kind) …
+            if a.kind is AccountKind.FINANCIAL and a.status is not AccountStatus.UNBINDING and a.bank_id == card.bank_id:
+                a.status, a.closed_at = AccountStatus.CLOSED, clock.now()
+        session.flush()
+        lost = old.status is CardStatus.LOSS_REGISTERED
+        for a in held:  # … then the former bank's account is bound again, suspended if the card is lost
+            if a.status is AccountStatus.UNBINDING:
+                a.status = (AccountStatus.SUSPENDED if lost else
+                            AccountStatus.ACTIVE if old.activated_at else AccountStatus.PENDING)
+        session.flush()
     return card
+
+
+def _pending_successor(session: Session, card: Card) -> Card | None:
+    return session.scalars(select(Card).where(Card.predecessor_id == card.id,
+                                              Card.status.in_(PENDING_STATES))).first()
 
 
 def _side_effect(session: Session, actor: Actor, op: Op, card: Card, target: CardStatus, **details) -> None:
@@ -432,7 +444,7 @@ def _side_effect(session: Session, actor: Actor, op: Op, card: Card, target: Car
     src = card.status
     article = SIDE_EFFECTS[(op, src, target)]
     card.status, card.updated_at = target, clock.now()
-    if target in (CardStatus.REPLACED,):
+    if target in (CardStatus.REPLACED, CardStatus.INVALIDATED):
         card.ended_at = clock.now()
     _event(session, actor, op, person_id=card.person_id, card=card, article=article, source=src, **details)
     session.flush()
@@ -480,8 +492,9 @@ def _issue(session: Session, actor: Actor, card: Card, t: Transition, **details)
     # The replaced card ends first: at most one valid card per person (uq_cards_one_valid_per_person).
     if card.kind is CardKind.REPLACEMENT and card.predecessor_id:
         old = session.get(Card, card.predecessor_id)
-        if old.status is CardStatus.REPLACEMENT_PENDING:
-            _side_effect(session, actor, Op.REPLACE, old, CardStatus.REPLACED, replaced_by=card.number)
+        ends = {CardStatus.REPLACEMENT_PENDING: CardStatus.REPLACED, CardStatus.LOSS_REGISTERED: CardStatus.INVALIDATED}
+        if old.status in ends:
+            _side_effect(session, actor, Op.REPLACE, old, ends[old.status], replaced_by=card.number)
     _move(session, actor, card, t, **details)
     return card
 
@@ -528,6 +541,9 @@ def deregister_loss(
     outlet with the holder's valid ID document checked."""
     card, t = _begin(session, Op.DEREGISTER_LOSS, actor, card_id, expected_version)
     _check_id(Op.DEREGISTER_LOSS, id_verified)
+    if _pending_successor(session, card):
+        raise IllegalTransition("This card is being replaced; the new card ends the loss once activated.",
+                                article="Art. 22, 24", state=str(card.status))
     _set_accounts(session, card.person_id, {AccountStatus.SUSPENDED}, AccountStatus.ACTIVE)
     return _move(session, actor, card, t, id_verified=True)
 

@@ -68,7 +68,8 @@ TRANSITIONS: tuple[Transition, ...] = tuple(
     + _t(Op.PICK_UP, (S.PRODUCED,), S.ISSUED, "Art. 12")
     + _t(Op.ISSUE_INSTANTLY, (S.APPLIED,), S.ISSUED, "Art. 10 ¶2, 25 ¶2")
     + _t(Op.ACTIVATE, (S.ISSUED,), S.ACTIVE, "Art. 6")
-    + _t(Op.REGISTER_LOSS, (S.ACTIVE,), S.LOSS_REGISTERED, "Art. 21")
+    # Art. 21: also a card still in use while its replacement is made (Art. 24).
+    + _t(Op.REGISTER_LOSS, (S.ACTIVE, S.REPLACEMENT_PENDING), S.LOSS_REGISTERED, "Art. 21")
     + _t(Op.DEREGISTER_LOSS, (S.LOSS_REGISTERED,), S.ACTIVE, "Art. 22")
     # Art. 23: applying for a reissue ends the old card for ever; no prior loss registration needed.
     + _t(Op.REISSUE, (S.ISSUED, S.ACTIVE, S.LOSS_REGISTERED), S.INVALIDATED, "Art. 23")
@@ -97,11 +98,13 @@ REFUSAL_ARTICLES: dict[Op, str] = {
 }
 
 # Side effects on a card's predecessor, written as events of the operation on its successor:
-# the successor is issued → the replaced card ends (Art. 24); the successor's application is
-# rejected → the card awaiting replacement is back in use as it was (Art. 24, 25).
+# the successor is issued → the replaced card ends (Art. 24), void for ever if it was lost meanwhile
+# (Art. 21); the successor's application is rejected → the card awaiting replacement is back in use
+# as it was (Art. 24, 25).
 REPLACED_ON_ISSUE = S.REPLACED
 SIDE_EFFECTS: dict[tuple[Op, S, S], str] = {
     (Op.REPLACE, S.REPLACEMENT_PENDING, S.REPLACED): "Art. 24",
+    (Op.REPLACE, S.LOSS_REGISTERED, S.INVALIDATED): "Art. 21, 24",  # lost while being replaced: void
     (Op.REJECT, S.REPLACEMENT_PENDING, S.ACTIVE): "Art. 24, 25",
     (Op.REJECT, S.REPLACEMENT_PENDING, S.ISSUED): "Art. 24, 25",
 }

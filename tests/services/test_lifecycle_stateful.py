@@ -10,7 +10,7 @@ legal and illegal, on a few cardholders. After every step:
 * a card once invalidated, replaced, cancelled or rejected never changes state again (Art. 23, 24, 26);
 * a refused operation changes nothing (the session is rolled back, as the API does); the one refusal
   that is committed, a wrong PIN, changes only the failure count (Art. 19);
-* every card event is a row of the state table (or the replaced-on-issue side effect), each card's
+* every card event is a row of the state table or a side effect on a predecessor; each card's
   events form a chain from creation to its current state (Art. 6: one event per change).
 """
 from __future__ import annotations

@@ -83,7 +83,7 @@ def lookup(query):
 @blp.response(200, PrefillOut)
 def prefill(query):
     """Which application items the applicant must still supply (Art. 9 ¶2)."""
-    doc = people._validate(query["doc_type"], query["doc_number"], query.get("nationality"))
+    doc = people.check_document(query["doc_type"], query["doc_number"], query.get("nationality"))
     return {"still_needed": people.still_needed(doc.type, doc.number, people.LocalSharingPlatform(db.session))}
 
 

@@ -108,7 +108,7 @@ def _check_version(card: Card, expected_version: int | None) -> None:
         )
 
 
-def _check_channel(op: Op, actor: Actor) -> None:
+def check_channel(op: Op, actor: Actor) -> None:
     if (actor.channel, actor.role) not in CHANNELS[op]:
         allowed = ", ".join(f"{c} by {r}" for c, r in CHANNELS[op])
         raise ChannelNotAllowed(
@@ -154,7 +154,7 @@ def _begin(
     session: Session, op: Op, actor: Actor, card_id: int, expected_version: int | None,
     *, scope_bank: bool = True,
 ) -> tuple[Card, Transition]:
-    _check_channel(op, actor)
+    check_channel(op, actor)
     card = load_card(session, card_id)
     check_scope(actor, card.person_id, card.bank_id if scope_bank else None)
     t = _transition(op, card.status)
@@ -162,7 +162,7 @@ def _begin(
     return card, t
 
 
-def _event(
+def record_event(
     session: Session, actor: Actor, op: Op, *, person_id: int, card: Card | None, article: str,
     source: CardStatus | None = None, reason: str | None = None, **details,
 ) -> CardEvent:
@@ -188,7 +188,7 @@ def _move(session: Session, actor: Actor, card: Card, t: Transition, **details) 
         card.status = t.target
     card.updated_at = clock.now()
     flag_modified(card, "updated_at")  # an UPDATE, so the version (ETag) moves even when nothing else does
-    _event(session, actor, t.op, person_id=card.person_id, card=card, article=t.article,
+    record_event(session, actor, t.op, person_id=card.person_id, card=card, article=t.article,
            source=source, **details)
     session.flush()
     return card
@@ -284,7 +284,7 @@ def _new_card(
         fee_fen=fee, fee_waiver=waiver,
     ))
     t = _transition(Op.APPLY, None)
-    _event(session, actor, Op.APPLY, person_id=person.id, card=card, article=t.article,
+    record_event(session, actor, Op.APPLY, person_id=person.id, card=card, article=t.article,
            kind=str(kind), service_mode=str(service_mode), referral=str(referral), fee_fen=fee,
            fee_waiver=str(waiver) if waiver else None,
            replacement_reason=str(replacement_reason) if replacement_reason else None)
@@ -300,7 +300,7 @@ def apply(
 ) -> Card:
     """Apply for a card (Art. 7, 9): online or at an outlet of a published bank (door-to-door and
     instant issuance are ways an outlet serves, Art. 8 ¶2, 10 ¶2)."""
-    _check_channel(Op.APPLY, actor)
+    check_channel(Op.APPLY, actor)
     person = lock_person(session, person_id)
     check_scope(actor, person.id, None)
     if actor.role is Role.BANK_TELLER and actor.bank_id != bank_id:
@@ -379,7 +379,7 @@ def replace(
 
 def confirm_unbind(session: Session, actor: Actor, person_id: int) -> SettlementAccount:
     """The former bank confirms the unbinding of its financial account after a bank change (Art. 24 ¶2)."""
-    _check_channel(Op.CONFIRM_UNBIND, actor)
+    check_channel(Op.CONFIRM_UNBIND, actor)
     lock_person(session, person_id)
     account = next((a for a in accounts(session, person_id) if a.status is AccountStatus.UNBINDING), None)
     if account is None:
@@ -387,7 +387,7 @@ def confirm_unbind(session: Session, actor: Actor, person_id: int) -> Settlement
     if actor.bank_id != account.bank_id:
         raise OutOfScope("Only the former bank confirms the unbinding of its account.", article="Art. 24 ¶2")
     account.status, account.closed_at, account.unbind_confirmed_by = AccountStatus.CLOSED, clock.now(), actor.user_id
-    _event(session, actor, Op.CONFIRM_UNBIND, person_id=person_id, card=None, article="Art. 24 ¶2",
+    record_event(session, actor, Op.CONFIRM_UNBIND, person_id=person_id, card=None, article="Art. 24 ¶2",
            account_id=account.id)
     session.flush()
     return account
@@ -446,7 +446,7 @@ def _side_effect(session: Session, actor: Actor, op: Op, card: Card, target: Car
     card.status, card.updated_at = target, clock.now()
     if target in (CardStatus.REPLACED, CardStatus.INVALIDATED):
         card.ended_at = clock.now()
-    _event(session, actor, op, person_id=card.person_id, card=card, article=article, source=src, **details)
+    record_event(session, actor, op, person_id=card.person_id, card=card, article=article, source=src, **details)
     session.flush()
 
 
@@ -552,7 +552,7 @@ def cancel(session: Session, actor: Actor, person_id: int, *, reason: Cancellati
     """Cancel the holder's cards (Art. 26: death or loss of eligibility, by the issuing agency or a
     government feed; Art. 6: at the bank on the holder's request). Every live card, made or in
     the making, ends; both accounts close; no e-card token is issued again."""
-    _check_channel(Op.CANCEL, actor)
+    check_channel(Op.CANCEL, actor)
     person = lock_person(session, person_id)
     live = [c for c in person.cards if (Op.CANCEL, c.status) in TRANSITION_INDEX]
     # Scope (Art. 16): the bank of the card in hand, else of the card being made.
@@ -582,7 +582,7 @@ def close_accounts(session: Session, person_id: int) -> None:
     session.flush()
 
 
-def _held_card(session: Session, person_id: int) -> Card | None:
+def held_card(session: Session, person_id: int) -> Card | None:
     return session.scalars(
         select(Card).where(Card.person_id == person_id, Card.status.in_(VALID_STATES))
     ).one_or_none()
@@ -626,7 +626,7 @@ class StatusReport:
 
 
 def inquire_status(session: Session, actor: Actor, card_id: int) -> StatusReport:
-    _check_channel(Op.INQUIRE_STATUS, actor)
+    check_channel(Op.INQUIRE_STATUS, actor)
     card = load_card(session, card_id, lock=False)
     check_scope(actor, card.person_id, card.bank_id)
     _transition(Op.INQUIRE_STATUS, card.status)

@@ -101,7 +101,6 @@ REFUSAL_ARTICLES: dict[Op, str] = {
 # the successor is issued → the replaced card ends (Art. 24), void for ever if it was lost meanwhile
 # (Art. 21); the successor's application is rejected → the card awaiting replacement is back in use
 # as it was (Art. 24, 25).
-REPLACED_ON_ISSUE = S.REPLACED
 SIDE_EFFECTS: dict[tuple[Op, S, S], str] = {
     (Op.REPLACE, S.REPLACEMENT_PENDING, S.REPLACED): "Art. 24",
     (Op.REPLACE, S.LOSS_REGISTERED, S.INVALIDATED): "Art. 21, 24",  # lost while being replaced: void

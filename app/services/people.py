@@ -113,7 +113,7 @@ def document_index(doc) -> str:
 def find_by_document(
     session: Session, doc_type: str, doc_number: str, nationality: str | None = None,
 ) -> Person | None:
-    doc = _validate(doc_type, doc_number, nationality)  # a passport needs its nationality to validate
+    doc = check_document(doc_type, doc_number, nationality)  # a passport needs its nationality to validate
     return session.scalars(select(Person).where(
         Person.doc_type == doc.type, Person.doc_number_bidx == document_index(doc)
     )).one_or_none()
@@ -123,7 +123,7 @@ def find_by_ssn(session: Session, ssn: str) -> Person | None:
     return session.scalars(select(Person).where(Person.ssn_bidx == blind_index("id_number", ssn))).one_or_none()
 
 
-def _validate(doc_type: str, number: str, nationality: str | None):
+def check_document(doc_type: str, number: str, nationality: str | None):
     try:
         return validate_document(doc_type, number, nationality=nationality, today=clock.today())
     except DocumentError as e:
@@ -161,7 +161,7 @@ def register(session: Session, actor: Actor, a: Applicant, platform: SharingPlat
     if actor.role not in (Role.RESIDENT, Role.BANK_TELLER, Role.AGENCY_CLERK):
         raise ChannelNotAllowed("Only the applicant, a bank outlet or the issuing agency registers an applicant.",
                                 article="Art. 7")
-    doc = _validate(a.doc_type, a.doc_number, a.nationality)
+    doc = check_document(a.doc_type, a.doc_number, a.nationality)
     existing = find_by_document(session, doc.type, doc.number, doc.nationality)
     if existing is not None:
         if actor.role is Role.RESIDENT and actor.person_id not in (None, existing.id):
@@ -200,9 +200,9 @@ def change_info(
     place. A lawful change of data on the card face (name, ID number, ethnicity, photo) keeps the
     person and their history and starts a replacement (Art. 24(2)); it is taken at an outlet with
     the holder's documents checked. Returns (person, new card or None)."""
-    lifecycle._check_channel(Op.CHANGE_INFO, actor)
+    lifecycle.check_channel(Op.CHANGE_INFO, actor)
     person = lifecycle.lock_person(session, person_id)
-    held = lifecycle._held_card(session, person.id)
+    held = lifecycle.held_card(session, person.id)
     scope_card = held or lifecycle.current_card(session, person.id)  # a card still being made counts too
     lifecycle.check_scope(actor, person.id, scope_card.bank_id if scope_card else None)
     unknown = set(changes) - set(FACE_FIELDS) - set(CONTACT_FIELDS)
@@ -217,7 +217,7 @@ def change_info(
                            article="Art. 24(2)")
     old = {k: masked(k, getattr(person, k)) for k in changes}
     if "doc_number" in face:
-        doc = _validate(person.doc_type, face["doc_number"], person.nationality)
+        doc = check_document(person.doc_type, face["doc_number"], person.nationality)
         if find_by_document(session, doc.type, doc.number, doc.nationality):
             raise InvalidInput("Another cardholder already has that ID number.", field="doc_number")
         person.doc_number, person.doc_number_bidx = doc.number, document_index(doc)
@@ -233,7 +233,7 @@ def change_info(
         person.phone = _phone(changes["phone"])
         person.phone_bidx = blind_index("phone", person.phone)
     person.updated_at = clock.now()
-    lifecycle._event(session, actor, Op.CHANGE_INFO, person_id=person.id, card=held, article="Art. 6, 24(2)",
+    lifecycle.record_event(session, actor, Op.CHANGE_INFO, person_id=person.id, card=held, article="Art. 6, 24(2)",
                      source=held.status if held else None,  # the card's state does not change here
                      changed={k: [old[k], masked(k, getattr(person, k))] for k in sorted(old)})
     new_card = None

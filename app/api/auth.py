@@ -13,7 +13,7 @@ from marshmallow import Schema, fields, validate
 from werkzeug.exceptions import Unauthorized
 
 from app.api.common import commit
-from app.api.schemas import LoginIn, TokensOut
+from app.api.schemas import DocumentQuery, LoginIn, TokensOut
 from app.auth import allow, tokens
 from app.extensions import db, limiter
 from app.models.enums import STAFF_ROLES, Channel, Role
@@ -94,12 +94,7 @@ def pin_limited(view):
     return limiter.limit(_setting("RATELIMIT_PIN"))(view)
 
 
-class OtpRequestIn(Schema):
-    doc_type = fields.String(required=True, validate=validate.Length(min=1, max=32))
-    doc_number = fields.String(required=True, validate=validate.Length(min=1, max=40))
-
-
-class OtpLoginIn(OtpRequestIn):
+class OtpLoginIn(DocumentQuery):
     code = fields.String(required=True, load_only=True, validate=validate.Regexp(r"^[0-9]{6}$"))
 
 
@@ -117,14 +112,15 @@ def _anonymous() -> Actor:
 @allow(public=True)
 @limiter.limit(_setting("RATELIMIT_OTP_REQUEST"))
 @limiter.limit(_setting("RATELIMIT_OTP_REQUEST_DOC"), key_func=per_document)
-@blp.arguments(OtpRequestIn)
+@blp.arguments(DocumentQuery)
 @blp.response(202, OtpSentOut)
 def resident_otp(body):
     """Send a one-time sign-in code to the cardholder's registered mobile (Art. 19).
 
     The answer is the same whether or not the document is registered (no enumeration)."""
     settings = otp.OtpSettings.from_app()
-    otp.request_code(db.session, _anonymous(), body["doc_type"], body["doc_number"], settings)
+    otp.request_code(db.session, _anonymous(), body["doc_type"], body["doc_number"], settings,
+                     body.get("nationality"))
     commit()
     return {"detail": "If this document belongs to a cardholder with a registered mobile number, "
                       "a sign-in code has been sent to it.", "expires_in": int(settings.ttl.total_seconds())}
@@ -140,6 +136,6 @@ def resident_login(body):
     """Sign in with the document and the one-time code: access and refresh tokens for the role
     ``resident`` (identity ``resident:<id>``). Codes are single use; 5 wrong codes close the challenge."""
     person_id = otp.verify_code(db.session, _anonymous(), body["doc_type"], body["doc_number"], body["code"],
-                                otp.OtpSettings.from_app())
+                                otp.OtpSettings.from_app(), body.get("nationality"))
     commit()
     return tokens.issue(f"resident:{person_id}", tokens.resident_claims(person_id))

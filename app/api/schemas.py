@@ -228,8 +228,8 @@ class PrefillOut(Schema):
 class DocumentQuery(Schema):
     """An ID document to look up: sent in the body, never the URL, so it stays out of access logs (Art. 16)."""
 
-    doc_type = fields.String(required=True)
-    doc_number = fields.String(required=True)
+    doc_type = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    doc_number = fields.String(required=True, validate=validate.Length(min=1, max=40))
     nationality = fields.String(validate=validate.Length(equal=3),
                                 metadata={"description": "ISO 3166 alpha-3; required for a passport"})
 

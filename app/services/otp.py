@@ -35,7 +35,6 @@ from sqlalchemy.orm import Session
 from app.models import OtpChallenge, Person, SmsMessage
 from app.models.selfservice import OtpOutcome
 from app.privacy import mask_phone
-from app.privacy.runtime import blind_index
 from app.services import audit, clock, people
 from app.services.actor import Actor
 from app.services.errors import DomainError
@@ -99,11 +98,11 @@ def _hash(key: bytes, salt: str, code: str) -> str:
     return hmac.new(key, f"{salt}:{code}".encode(), hashlib.sha256).hexdigest()
 
 
-def _document(doc_type: str, doc_number: str) -> tuple[str, str]:
+def _document(doc_type: str, doc_number: str, nationality: str | None) -> tuple[str, str]:
     """Validate the format (422 for a malformed number: that reveals nothing about the register)
     and return (type, blind index)."""
-    doc = people._validate(doc_type, doc_number, None)
-    return str(doc.type), blind_index("id_number", doc.number)
+    doc = people.check_document(doc_type, doc_number, nationality)
+    return str(doc.type), people.document_index(doc)
 
 
 def message(code: str, minutes: int) -> str:
@@ -114,10 +113,11 @@ def message(code: str, minutes: int) -> str:
 # ---------------------------------------------------------------- request and verify
 
 
-def request_code(session: Session, actor: Actor, doc_type: str, doc_number: str, settings: OtpSettings) -> None:
+def request_code(session: Session, actor: Actor, doc_type: str, doc_number: str, settings: OtpSettings,
+                 nationality: str | None = None) -> None:
     """Open a challenge for the document and text the code to the holder's registered mobile."""
-    dtype, bidx = _document(doc_type, doc_number)
-    person = people.find_by_document(session, doc_type, doc_number)
+    dtype, bidx = _document(doc_type, doc_number, nationality)
+    person = people.find_by_document(session, doc_type, doc_number, nationality)
     now = clock.now()
     session.execute(
         update(OtpChallenge)
@@ -140,10 +140,10 @@ def request_code(session: Session, actor: Actor, doc_type: str, doc_number: str,
 
 
 def verify_code(session: Session, actor: Actor, doc_type: str, doc_number: str, code: str,
-                settings: OtpSettings) -> int:
+                settings: OtpSettings, nationality: str | None = None) -> int:
     """The person id if ``code`` is the open challenge's code; else :class:`CodeRefused` (after
     counting the attempt, which the error handler commits)."""
-    dtype, bidx = _document(doc_type, doc_number)
+    dtype, bidx = _document(doc_type, doc_number, nationality)
     now = clock.now()
     challenge = session.scalars(
         select(OtpChallenge)

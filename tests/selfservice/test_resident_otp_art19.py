@@ -162,3 +162,14 @@ def test_demo_sms_command_prints_the_outbox(app, client, session, world):
     result = app.test_cli_runner().invoke(args=["demo", "sms"])
     assert result.exit_code == 0, result.output
     assert code in result.output and "138****5678" in result.output and "13812345678" not in result.output
+
+
+def test_passport_holder_signs_in_with_nationality_art19(client, session, world):
+    """A passport number is unique only within its country: the nationality is part of the document."""
+    person = world.person(doc_type="passport", doc_number="E12345678", nationality="USA", name="John Smith")
+    session.commit()
+    doc = {"doc_type": "passport", "doc_number": "E12345678", "nationality": "USA"}
+    assert _request(client, doc).status_code == 202
+    resp = _login(client, doc, last_code(session))
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    assert decode_token(resp.get_json()["access_token"])["pid"] == person.id

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import uuid
 
-from flask import Flask, g, request
+from flask import Flask, g, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -42,7 +42,11 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(app.config.get("MIGRATIONS_DIR", _root() / "migrations")))
     jwt.init_app(app)
     limiter.init_app(app)
-    api.init_app(app)
+    from app.api import PolicyDoc
+    from app.api.common import JSONProvider
+
+    app.json = JSONProvider(app)
+    api.init_app(app, spec_kwargs={"extra_plugins": [PolicyDoc(app)]})
     api.register_converter(BoundedInt, lambda c: {"type": "integer", "format": "int64", "minimum": 0})
 
     from app import problems
@@ -54,11 +58,6 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     tokens.register(jwt)
     _ecard(app)
     register_blueprints(api)
-    from app.api.ecard import well_known
-    from app.api.health import blp as health
-
-    app.register_blueprint(well_known)
-    app.register_blueprint(health)
     register_cli(app)
 
     @app.before_request
@@ -70,9 +69,40 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
         resp.headers["X-Request-ID"] = g.get("request_id", "")
         resp.headers.setdefault("X-Content-Type-Options", "nosniff")
         resp.headers.setdefault("Referrer-Policy", "no-referrer")
+        # Answers carry personal data and tokens (Art. 16): no browser or proxy keeps one, unless its view
+        # says it is public and cacheable (the key set, the bank list; static files say no-cache).
+        resp.headers.setdefault("Cache-Control", "no-store")
+        if resp.mimetype == "text/html":  # the API docs page: our own scripts only, never inside a frame
+            resp.headers.setdefault("Content-Security-Policy", CSP)
+            resp.headers.setdefault("X-Frame-Options", "DENY")
         return resp
 
+    _logging()
     return app
+
+
+CSP = ("default-src 'self'; script-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+       "form-action 'self'; frame-ancestors 'none'")
+
+
+class _RequestId(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = g.get("request_id", "-") if has_request_context() else "-"
+        return True
+
+
+def _logging() -> None:
+    """Errors reach the operator: unless logging was configured (a handler on the root logger, e.g.
+    gunicorn --log-config or a test run), the ``app`` loggers write WARNING and above to stderr, each
+    line with the request id it belongs to."""
+    logger = logging.getLogger("app")
+    if logging.getLogger().handlers or any(h.get_name() == "ssc-stderr" for h in logger.handlers):
+        return
+    handler = logging.StreamHandler()
+    handler.set_name("ssc-stderr")
+    handler.addFilter(_RequestId())
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"))
+    logger.addHandler(handler)
 
 
 def _root():
@@ -125,9 +155,6 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA busy_timeout=5000")
         cur.close()
-
-
-logging.getLogger("app").addHandler(logging.NullHandler())
 
 
 class _WithholdDecryptedRows(logging.Filter):

@@ -17,6 +17,22 @@ def _int(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
 
 
+SIGN_IN = """Back office and resident self-service of the Guangzhou social security card.
+
+**Signing in.** Every operation needs a bearer token unless it says *Public*; each says which roles it admits.
+
+* Staff: `POST /api/auth/login {"username", "password"}` returns a short-lived `access_token` and a
+  `refresh_token`; `POST /api/auth/refresh` with the refresh token as bearer gives new ones;
+  `POST /api/auth/logout` ends the session.
+* Residents: `POST /api/auth/resident/otp {"doc_type", "doc_number"}` sends a one-time code to the
+  registered mobile (demo: `flask demo sms`), then `POST /api/auth/resident/login {"doc_type", "doc_number", "code"}`
+  returns the tokens.
+
+Send `Authorization: Bearer <access_token>` (in this page: *Authorize*). State-changing card operations need
+the card's `ETag` in `If-Match`. Errors are RFC 9457 `application/problem+json`; `article` names the article
+of the Measures that forbids a step."""
+
+
 class Config:
     INSTANCE_DIR = Path(os.environ.get("SSC_INSTANCE_DIR", ROOT / "instance"))
     SQLALCHEMY_DATABASE_URI = os.environ.get(
@@ -64,12 +80,16 @@ class Config:
     OPENAPI_SWAGGER_UI_PATH = "docs"
     OPENAPI_SWAGGER_UI_URL = "/static/vendor/swagger-ui/"
     API_SPEC_OPTIONS = {
+        "info": {"description": SIGN_IN},
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
         },
         "security": [{"bearer": []}],
     }
     PAGE_SIZE_MAX = 200
+    # A request body larger than this is refused (413) before it is read: the largest real one is an
+    # application with its photo (base64).
+    MAX_CONTENT_LENGTH = _int("SSC_MAX_CONTENT_LENGTH", 2 * 1024 * 1024)
 
 
 class TestConfig(Config):

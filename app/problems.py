@@ -1,10 +1,13 @@
-"""RFC 9457 problem details for every error the API returns; never a stack trace."""
+"""RFC 9457 problem details for every error the API returns; never a stack trace.
+
+One :class:`Problem` schema documents them all (``application/problem+json``, see app.extensions)."""
 from __future__ import annotations
 
 import logging
+import traceback
 
-from flask import Flask, g, jsonify, request
-from marshmallow import ValidationError
+from flask import Flask, current_app, g, jsonify, request
+from marshmallow import INCLUDE, Schema, ValidationError, fields
 from sqlalchemy.exc import DataError, IntegrityError, StatementError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
@@ -12,7 +15,50 @@ from werkzeug.exceptions import HTTPException
 from app.services.errors import DomainError
 
 PROBLEM_BASE = "https://ssc.gz.gov.cn/problems/"
+PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("app.problems")
+
+
+class Problem(Schema):
+    """RFC 9457 problem details: every error answer of the API."""
+
+    class Meta:
+        unknown = INCLUDE  # RFC 9457 §3.2: extension members; clients ignore those they do not know
+
+    type = fields.String(required=True, metadata={"description": "A stable URI naming the kind of problem."})
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    detail = fields.String()
+    instance = fields.String(metadata={"description": "The request path."})
+    request_id = fields.String(metadata={"description": "Quote it to the operator: the log names it."})
+    article = fields.String(metadata={"description": "The article of the Measures that forbids the step."})
+    field = fields.String(metadata={"description": "The offending input, named as the request names it "
+                                                   "(`applicant.doc_number`)."})
+    errors = fields.Dict(metadata={"description": "Schema errors by location and field, as the request names "
+                                                  "them (`{\"json\": {\"doc_number\": [\"…\"]}}`)."})
+
+
+def request_name(name: str) -> str:
+    """The name the request gives to the input a service calls ``name``: the data_key path of the field
+    with that attribute in the view's argument schemas (``applicant.doc_number`` in an application).
+    A name no argument schema holds is returned as it is."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    for arg in getattr(view, "_apidoc", {}).get("arguments", {}).get("parameters", []):
+        schema = arg["schema"]
+        path = _path(schema() if isinstance(schema, type) else schema, name)
+        if path:
+            return path
+    return name
+
+
+def _path(schema: Schema, name: str, prefix: str = "") -> str | None:
+    nested = []
+    for key, f in schema.fields.items():
+        if (f.attribute or key) == name:
+            return prefix + (f.data_key or key)
+        if isinstance(f, fields.Nested) and isinstance(f.schema, Schema):
+            nested.append((f.schema, prefix + (f.data_key or key) + "."))
+    return next((p for s, pre in nested if (p := _path(s, name, pre))), None)
 
 
 def problem(status: int, type_: str, title: str, detail: str | None = None, **extra):
@@ -25,7 +71,7 @@ def problem(status: int, type_: str, title: str, detail: str | None = None, **ex
     body.update({k: v for k, v in extra.items() if v is not None})
     resp = jsonify(body)
     resp.status_code = status
-    resp.mimetype = "application/problem+json"
+    resp.mimetype = PROBLEM_JSON
     return resp
 
 
@@ -37,6 +83,8 @@ def register(app: Flask) -> None:
         # A refused operation changes nothing, except a wrong-PIN count, which must stick (Art. 19).
         db.session.commit() if e.extra.get("commit") else db.session.rollback()
         extra = {k: v for k, v in e.extra.items() if k != "commit"}
+        if isinstance(extra.get("field"), str):
+            extra["field"] = request_name(extra["field"])
         return problem(e.status, e.type, e.title, e.detail, article=e.article, **extra)
 
     @app.errorhandler(StaleDataError)
@@ -87,5 +135,9 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(e: Exception):
-        log.exception("unhandled error")
+        # The exception's type and where it was raised, never its message or arguments: they may carry
+        # personal data (Art. 16). The request id ties the line to the answer the caller got.
+        where = "".join(traceback.format_list(traceback.extract_tb(e.__traceback__)))
+        log.error("unhandled %s in request %s (%s %s)\n%s", type(e).__name__, g.get("request_id", "-"),
+                  request.method, request.path, where)
         return problem(500, "internal-error", "Internal error", "Something went wrong; it has been logged.")

@@ -3,8 +3,7 @@ their card is reissued or replaced. An agency sees masked identity data and the 
 application field only, never another field (Art. 16); every lookup is audited."""
 from __future__ import annotations
 
-from flask_smorest import Blueprint
-
+from app.api.common import Blueprint
 from app.api.schemas import AgencyHolderOut, DocumentQuery
 from app.auth import allow, current_actor
 from app.extensions import db

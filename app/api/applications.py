@@ -1,10 +1,9 @@
 """Applications for a card (Art. 7–10) and the issuance deadline watch list (Art. 10, 25)."""
 from __future__ import annotations
 
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
-from app.api.common import commit, etag
+from app.api.common import Blueprint, commit, etag
 from app.api.schemas import ApplicationIn, CardOut, DeadlineOut
 from app.auth import allow, current_actor
 from app.extensions import db
@@ -31,6 +30,8 @@ def apply(body):
         person_id = body["person_id"]
     elif "applicant" in body:
         person_id = people.register(db.session, actor, people.Applicant(**body["applicant"])).id
+    elif actor.person_id is not None:  # a signed-in resident applies for themselves
+        person_id = actor.person_id
     else:
         raise InvalidInput("Give person_id or applicant.", field="applicant")
     card = lifecycle.apply(

@@ -4,9 +4,9 @@ blueprint has no endpoint that could change or delete one, and the chain report 
 that was edited, deleted or reordered behind the application's back."""
 from __future__ import annotations
 
-from flask_smorest import Blueprint
 from sqlalchemy import func, select
 
+from app.api.common import Blueprint
 from app.api.schemas import AuditEntryOut, AuditQuery, ChainReportOut
 from app.auth import allow, current_actor
 from app.extensions import db

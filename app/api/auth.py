@@ -8,11 +8,10 @@ import unicodedata
 from flask import current_app, g, request
 from flask_jwt_extended import get_jwt, get_jwt_identity, jwt_required
 from flask_limiter.util import get_remote_address
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from werkzeug.exceptions import Unauthorized
 
-from app.api.common import commit
+from app.api.common import Blueprint, commit
 from app.api.schemas import DocumentQuery, LoginIn, TokensOut
 from app.auth import allow, tokens
 from app.extensions import db, limiter

@@ -1,9 +1,9 @@
 """The Bureau's published list of cooperating banks and their outlets (Art. 6 ¶2, 9 ¶3, 10 ¶2)."""
 from __future__ import annotations
 
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
+from app.api.common import CACHEABLE, Blueprint
 from app.api.schemas import BankOut, OutletOut
 from app.auth import allow
 from app.extensions import db
@@ -18,7 +18,7 @@ blp = Blueprint("banks", __name__, url_prefix="/api/banks", description="Coopera
 @blp.response(200, BankOut(many=True))
 def list_banks():
     """The cooperating banks the Bureau has published; applicants choose only from these (Art. 9 ¶3)."""
-    return db.session.scalars(select(Bank).where(Bank.published.is_(True)).order_by(Bank.code)).all()
+    return db.session.scalars(select(Bank).where(Bank.published.is_(True)).order_by(Bank.code)).all(), CACHEABLE
 
 
 @blp.route("/<int:bank_id>/outlets")
@@ -29,4 +29,4 @@ def list_outlets(bank_id):
     bank = db.session.get(Bank, bank_id)
     if bank is None or not bank.published:
         raise NotFound(f"No published bank {bank_id}.")
-    return db.session.scalars(select(Outlet).where(Outlet.bank_id == bank_id).order_by(Outlet.code)).all()
+    return db.session.scalars(select(Outlet).where(Outlet.bank_id == bank_id).order_by(Outlet.code)).all(), CACHEABLE

@@ -1,10 +1,9 @@
 """Holiday schedules for the working-day deadline (Art. 10, 25), loaded by the Bureau per year."""
 from __future__ import annotations
 
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from app.api.common import commit
+from app.api.common import Blueprint, commit
 from app.api.schemas import CalendarOut, YearScheduleIn, YearScheduleOut
 from app.auth import allow, current_actor
 from app.extensions import db

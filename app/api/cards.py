@@ -8,11 +8,10 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from app.api.auth import pin_limited
-from app.api.common import IF_MATCH_PARAM, commit, etag, expected_version
+from app.api.common import IF_MATCH_PARAM, Blueprint, commit, etag, expected_version
 from app.api.schemas import (
     CardOut,
     CardQuery,

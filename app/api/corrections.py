@@ -8,10 +8,9 @@
 """
 from __future__ import annotations
 
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from app.api.common import commit
+from app.api.common import Blueprint, commit
 from app.api.me import CorrectionOut
 from app.auth import allow, current_actor
 from app.extensions import db

@@ -2,12 +2,11 @@
 verifiers. The rules (who gets a token, what it says) are in ``app.services.ecard``."""
 from __future__ import annotations
 
-from flask import Blueprint as FlaskBlueprint
 from flask import Response, current_app, request
 from flask_jwt_extended import get_jwt
-from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import INCLUDE, Schema, fields, validate
 
+from app.api.common import CACHEABLE, Blueprint
 from app.auth import allow
 from app.extensions import db
 from app.models.enums import Role
@@ -18,7 +17,7 @@ from ecard.qr import render_png, render_svg
 
 blp = Blueprint("ecard", __name__, url_prefix="/api/ecard",
                 description="Electronic card tokens for the holder's phone (Art. 35)")
-well_known = FlaskBlueprint("well_known", __name__)
+well_known = Blueprint("well_known", __name__, description="Published e-card verification keys (Art. 35)")
 
 
 def issuer() -> Issuer:
@@ -96,13 +95,34 @@ def qr_png():
     return _qr(render_png, "image/png")
 
 
+class Jwk(Schema):
+    class Meta:
+        unknown = INCLUDE
+
+    kty = fields.String(required=True, metadata={"example": "OKP"})
+    crv = fields.String(required=True, metadata={"example": "Ed25519"})
+    x = fields.String(required=True, metadata={"description": "the public key, base64url"})
+    kid = fields.String(required=True)
+
+
+class Jwks(Schema):
+    """RFC 7517 key set (Ed25519 keys as RFC 8037 OKP); what else it holds is in ecard/README.md §5."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    keys = fields.List(fields.Nested(Jwk), required=True)
+
+
 @well_known.route("/.well-known/jwks.json")
 @allow(public=True)
+@well_known.alt_response(200, schema=Jwks, success=True, description="The key set; ETag, cacheable, CORS open")
+@well_known.alt_response(304, description="Not modified (If-None-Match)")
 def jwks():
     """The published verification keys (RFC 7517/8037), for offline verifiers. Cacheable; CORS open."""
     keys = issuer().store.jwks()
     tag = jwks_etag(keys)
-    headers = {"ETag": tag, "Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"}
+    headers = {"ETag": tag, **CACHEABLE, "Access-Control-Allow-Origin": "*"}
     if request.if_none_match.contains(tag.strip('"')):
         return Response(status=304, headers=headers)
     resp = current_app.json.response(keys)

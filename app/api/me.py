@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import base64
 
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
-from app.api.common import commit
+from app.api.common import Blueprint, commit
 from app.api.schemas import ApplicationOut, CardOut, EventOut, FieldStatusOut
 from app.auth import allow, current_actor
 from app.extensions import db

@@ -2,10 +2,9 @@
 information change (Art. 6, 24(2)), cancellation (Art. 26) and the bank-change unbinding (Art. 24)."""
 from __future__ import annotations
 
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from app.api.common import commit
+from app.api.common import Blueprint, commit
 from app.api.schemas import (
     AccountOut,
     ApplicantIn,

@@ -32,19 +32,6 @@ class Base64Bytes(fields.String):
             raise ValidationError("Not valid base64.") from None
 
 
-class Problem(Schema):
-    """RFC 9457 problem details."""
-
-    type = fields.String(required=True)
-    title = fields.String(required=True)
-    status = fields.Integer(required=True)
-    detail = fields.String()
-    instance = fields.String()
-    request_id = fields.String()
-    article = fields.String(metadata={"description": "The article of the Measures that forbids the step."})
-    errors = fields.Dict()
-
-
 class Empty(Schema):
     pass
 
@@ -79,7 +66,8 @@ class ApplicantIn(Schema):
 
 
 class ApplicationIn(DeliveryFields, IdCheckIn):
-    person_id = fields.Integer(metadata={"description": "An already registered cardholder; else `applicant`."})
+    person_id = fields.Integer(metadata={"description": "An already registered cardholder; else `applicant`. "
+                                                       "A signed-in resident may leave both out: themselves."})
     applicant = fields.Nested(ApplicantIn)
     bank_id = fields.Integer(required=True)
     referral = _enum(Referral, load_default=Referral.SELF)

@@ -123,11 +123,15 @@ def find_by_ssn(session: Session, ssn: str) -> Person | None:
     return session.scalars(select(Person).where(Person.ssn_bidx == blind_index("id_number", ssn))).one_or_none()
 
 
+# validate_document's parameters by the names of the data they check (Applicant, Person, the requests).
+_DOCUMENT_FIELDS = {"type": "doc_type", "number": "doc_number", "nationality": "nationality"}
+
+
 def check_document(doc_type: str, number: str, nationality: str | None):
     try:
         return validate_document(doc_type, number, nationality=nationality, today=clock.today())
     except DocumentError as e:
-        raise InvalidInput(e.message, article="Art. 11", field=e.field) from None
+        raise InvalidInput(e.message, article="Art. 11", field=_DOCUMENT_FIELDS.get(e.field, e.field)) from None
 
 
 def _phone(value: str | None) -> str | None:

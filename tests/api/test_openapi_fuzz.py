@@ -1,6 +1,7 @@
 """schemathesis over our own OpenAPI document: for every operation, generated requests (valid and
-invalid) sent as a role its policy admits never get a 5xx, and every documented answer matches its
-schema. Runs on SQLite and PostgreSQL through the ``app`` fixture."""
+invalid) sent as a role its policy admits never get a 5xx, and every answer, errors included, has a
+documented content type (errors: ``application/problem+json``, RFC 9457) and matches its schema.
+Runs on SQLite and PostgreSQL through the ``app`` fixture."""
 from __future__ import annotations
 
 import pytest
@@ -8,7 +9,7 @@ import schemathesis
 from flask_jwt_extended import create_access_token
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import response_schema_conformance
+from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
 
 from app.auth import PUBLIC
 from app.auth.tokens import resident_claims, staff_claims
@@ -42,7 +43,7 @@ def _headers(app, case) -> dict:
     return {"Authorization": f"Bearer {app.config['FUZZ_TOKENS'][role]}"}
 
 
-def test_generated_requests_get_no_5xx_and_answers_match_their_schema(app, api_schema):
+def test_generated_requests_get_no_5xx_and_answers_match_their_content_type_and_schema(app, api_schema):
     operations = [result.ok() for result in api_schema.get_all_operations()]
     assert len(operations) > 40  # the whole API, not an empty document
 
@@ -51,6 +52,7 @@ def test_generated_requests_get_no_5xx_and_answers_match_their_schema(app, api_s
         @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None)
         def run(case):
             case.call_and_validate(headers=_headers(app, case),
-                                   checks=[not_a_server_error, response_schema_conformance])
+                                   checks=[not_a_server_error, content_type_conformance,
+                                           response_schema_conformance])
 
         run()

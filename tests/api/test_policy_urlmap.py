@@ -70,7 +70,6 @@ def test_policy_walk_fails_on_an_endpoint_without_allow(app, tmp_path, monkeypat
     """Proof that the walk catches a forgotten ``@allow``: a throwaway route on a fresh app."""
     from flask_limiter import Limiter
     from flask_limiter.util import get_remote_address
-    from flask_smorest import Api
 
     from app import create_app, extensions
     from app.auth import allow
@@ -78,7 +77,7 @@ def test_policy_walk_fails_on_an_endpoint_without_allow(app, tmp_path, monkeypat
     # Fresh Api and Limiter objects: their init_app rebinds instance state (the OpenAPI spec, the
     # rate-limit storage) that the session app still uses. The same privacy key file, so the
     # process-wide key ring stays the one the session app's data is encrypted with.
-    monkeypatch.setattr(extensions, "api", Api())
+    monkeypatch.setattr(extensions, "api", extensions.ProblemApi())
     monkeypatch.setattr(extensions, "limiter", Limiter(key_func=get_remote_address, default_limits=[]))
     fresh = create_app({
         "TESTING": True, "INSTANCE_DIR": tmp_path, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.db'}",

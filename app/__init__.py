@@ -117,6 +117,7 @@ def _secrets(app: Flask) -> None:
     inst = app.config["INSTANCE_DIR"]
     app.config["SECRET_KEY"] = app.config.get("SECRET_KEY") or file_secret(inst / "secret_key")
     app.config["JWT_SECRET_KEY"] = app.config.get("JWT_SECRET_KEY") or file_secret(inst / "jwt_secret")
+    app.config["AUDIT_KEY"] = app.config.get("AUDIT_KEY") or file_secret(inst / "audit_key")
 
 
 def _ecard(app: Flask) -> None:

@@ -69,14 +69,17 @@ def ecard_keys_withdraw(kid: str) -> None:
 
 @audit_cli.command("verify")
 def audit_verify() -> None:
-    """Check the audit chain; name the first edited, deleted or reordered entry."""
+    """Check the audit chain with the audit key; name the first edited, deleted or reordered entry.
+    Prints the head (seq and hash): record it elsewhere to catch a cut-off tail later."""
+    from app.models import AuditHead
     from app.services import audit
 
     report = audit.verify(db.session)
-    if report.ok:
-        click.echo(f"Audit trail intact: {report.checked} entries, head {report.last_seq} {report.last_hash[:16]}…")
-        return
-    raise click.ClickException(f"Audit trail broken at entry {report.seq}: {report.reason} ({report.detail})")
+    if not report.ok:
+        raise click.ClickException(f"Audit trail broken at entry {report.seq}: {report.reason} ({report.detail})")
+    head = db.session.get(AuditHead, audit.HEAD_ID)
+    keyed = f"; keyed from entry {head.keyed_from}" if head is not None and head.keyed_from > 1 else ""
+    click.echo(f"Audit trail intact: {report.checked} entries{keyed}, head {report.last_seq} {report.last_hash}")
 
 
 privacy_cli = AppGroup("privacy", help="Personal-information protection: data keys (Art. 16).")

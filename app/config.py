@@ -39,9 +39,17 @@ class Config:
         "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'ssc.sqlite3'}"
     )
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    # PostgreSQL: `flask db upgrade` connects with this URL (the schema owner) when it is set, while the
+    # application connects with DATABASE_URL as a role that is a member of `ssc_app` and owns nothing:
+    # it may read and append to the audit trail, never change, delete or truncate it (Art. 16; README).
+    MIGRATION_DATABASE_URI = os.environ.get("MIGRATION_DATABASE_URL")
     # Secrets: from the environment, else generated into INSTANCE_DIR (see app.secrets).
     SECRET_KEY = os.environ.get("SECRET_KEY")
     JWT_SECRET_KEY = os.environ.get("JWT_SECRET_KEY")
+    # HMAC key of the audit hash chain (Art. 16): never in the database, so that whoever can write the
+    # tables cannot rebuild the chain after an edit. Back it up with the privacy keys: without it no
+    # entry verifies. Migrations need it too (they seal the chain's head).
+    AUDIT_KEY = os.environ.get("SSC_AUDIT_KEY")
     JWT_ALGORITHM = "HS256"
     JWT_DECODE_ALGORITHMS = ["HS256"]  # never "none", never an asymmetric alg with our HMAC secret
     JWT_ACCESS_TOKEN_EXPIRES = timedelta(minutes=_int("JWT_ACCESS_MINUTES", 15))

@@ -4,6 +4,9 @@ from logging.config import fileConfig
 from flask import current_app
 
 from alembic import context
+from sqlalchemy import create_engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
@@ -17,8 +20,19 @@ if config.config_file_name is not None and not logging.getLogger().handlers:
 logger = logging.getLogger('alembic.env')
 
 
+_owner_engine = None
+
+
 def get_engine():
-    return current_app.extensions['migrate'].db.engine
+    """The application's engine, or, when MIGRATION_DATABASE_URL is set, one connected as the schema's
+    owner: the application's own role may not change the audit trail (Art. 16), so it cannot migrate."""
+    global _owner_engine
+    url = current_app.config.get("MIGRATION_DATABASE_URI")
+    if not url:
+        return current_app.extensions['migrate'].db.engine
+    if _owner_engine is None or _owner_engine.url != make_url(url):
+        _owner_engine = create_engine(url, poolclass=NullPool)
+    return _owner_engine
 
 
 def get_engine_url():

@@ -1,9 +1,11 @@
 """The audit trail (Art. 16): append-only and hash-chained.
 
-Each entry's ``hash`` commits to the previous entry's hash, its sequence number and its record
-(see ``app.privacy.audit_chain``); ``audit_head`` holds the chain's tip and is row-locked while an
-entry is appended, so concurrent transactions extend one chain. The ORM refuses to update or
-delete an entry; on PostgreSQL a trigger (migration) refuses it in the database as well.
+Each entry's ``hash`` is an HMAC, with a key kept outside the database, over the previous entry's hash,
+its sequence number and its record, which holds every other column too (see ``app.privacy.audit_chain``);
+``audit_head`` holds the chain's tip and is row-locked while an entry is appended, so concurrent
+transactions extend one chain, and the seal of the point from which the chain is keyed. The ORM refuses to
+update or delete an entry; on PostgreSQL triggers (migrations) refuse UPDATE, DELETE and TRUNCATE in the
+database as well, and the application's role ``ssc_app`` may only read and append (README, Configuration).
 """
 from __future__ import annotations
 
@@ -33,6 +35,8 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     seq: Mapped[int]
     hash: Mapped[str] = mapped_column(String(64))
+    keyed_from: Mapped[int]  # entries from this seq on carry keyed hashes; older ones predate the key
+    seal: Mapped[str] = mapped_column(String(64))  # audit_chain.seal(key, keyed_from, hash of keyed_from - 1)
 
 
 class AppendOnly(Exception):

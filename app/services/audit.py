@@ -1,23 +1,40 @@
 """Writing and checking the audit trail (Art. 16): who read or changed whose data, why, from where.
 
 ``record`` is called inside the caller's transaction, so an entry exists exactly when the work
-it describes committed. Values in ``changes`` must already be masked.
+it describes committed. Values in ``changes`` must already be masked. Hashes are keyed with the audit
+key (``AUDIT_KEY``: ``SSC_AUDIT_KEY`` or ``instance/audit_key``), which never enters the database.
 """
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import datetime, timezone
 
-from sqlalchemy import select
+from flask import current_app
+from sqlalchemy import select, type_coerce
 from sqlalchemy.orm import Session
+from sqlalchemy.types import NullType
 
 from app.models import AuditEntry, AuditHead
-from app.privacy.audit_chain import GENESIS, ChainReport, canonical, entry_hash, verify_chain
+from app.privacy.audit_chain import (
+    GENESIS,
+    ChainReport,
+    canonical,
+    entry_hash,
+    legacy_entry_hash,
+    seal,
+    verify_chain,
+)
 from app.services import clock
 from app.services.actor import Actor
 
 HEAD_ID = 1
+
+
+def _key() -> bytes:
+    """The audit key of the running application (app.config ``AUDIT_KEY``), kept apart from the database."""
+    return current_app.config["AUDIT_KEY"].encode("utf-8")
 
 
 def _head(session: Session) -> AuditHead:
@@ -25,7 +42,7 @@ def _head(session: Session) -> AuditHead:
         select(AuditHead).where(AuditHead.id == HEAD_ID).with_for_update().execution_options(populate_existing=True)
     ).scalar_one_or_none()
     if head is None:
-        head = AuditHead(id=HEAD_ID, seq=0, hash=GENESIS)
+        head = AuditHead(id=HEAD_ID, seq=0, hash=GENESIS, keyed_from=1, seal=seal(_key(), 1, GENESIS))
         session.add(head)
         session.flush()
     return head
@@ -48,7 +65,7 @@ def record(
     }
     rec = json.loads(canonical({k: v for k, v in rec.items() if v is not None}))
     seq = head.seq + 1
-    digest = entry_hash(head.hash, seq, rec)
+    digest = entry_hash(_key(), head.hash, seq, rec)
     entry = AuditEntry(seq=seq, prev_hash=head.hash, hash=digest, at=now, action=action,
                        actor_role=str(actor.role), actor_id=actor.user_id, person_id=person_id, record=rec)
     session.add(entry)
@@ -57,66 +74,99 @@ def record(
     return entry
 
 
-_COLUMNS = ("action", "actor_role", "actor_id", "person_id")
+# Every column of an entry besides the chain's own (seq, prev_hash, hash) is a copy of the record's value of
+# the same name, laid over the record when it is verified: a column edited apart from its record (a time
+# moved, an entry hidden from a person's access log) breaks the hash like an edited record does.
+_CHAIN = ("seq", "prev_hash", "hash", "record")
+_COLUMNS = tuple(c.name for c in AuditEntry.__table__.columns if c.name not in _CHAIN)
+_RAW = [type_coerce(AuditEntry.__table__.c[name], NullType()) for name in (*_CHAIN, *_COLUMNS)]
 
 
-def _entries(session: Session, batch: int = 1000) -> Iterator[tuple[int, str, str, dict]]:
-    """The chain in order. The queryable columns are laid over the record, so a column edited
-    apart from its record (say, to hide an entry from a person's access log) breaks the hash."""
+def _from_storage(name: str, value: object) -> object:
+    """A value as read without the column type (which would raise on a value not of its kind), in the form
+    the record holds it. What cannot be read stays as it is, and so fails the hash."""
+    if name == "record" and isinstance(value, (str, bytes)):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return None  # not JSON: verify_chain names the entry
+    if name == "at" and isinstance(value, str):  # SQLite keeps datetimes as text
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if isinstance(value, datetime):
+        value = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return json.loads(canonical({"v": value}))["v"]
+    return value
+
+
+def _entry(row) -> tuple[int, str, str, object]:
+    """(seq, prev_hash, hash, record with the columns laid over it) from a row of :data:`_RAW`."""
+    values = dict(zip((*_CHAIN, *_COLUMNS), row))
+    rec = _from_storage("record", values["record"])
+    if isinstance(rec, dict):
+        overlay = {k: _from_storage(k, values[k]) for k in _COLUMNS if values[k] is not None}
+        rec = {**{k: v for k, v in rec.items() if k not in _COLUMNS}, **overlay}
+    return values["seq"], values["prev_hash"], values["hash"], rec
+
+
+def _entries(session: Session, batch: int = 1000) -> Iterator[tuple[int, str, str, object]]:
+    """The chain in order, each record with the queryable columns laid over it."""
     last = 0
-    cols = [getattr(AuditEntry, c) for c in _COLUMNS]
     while True:
-        rows = session.execute(
-            select(AuditEntry.seq, AuditEntry.prev_hash, AuditEntry.hash, AuditEntry.record, *cols)
-            .where(AuditEntry.seq > last).order_by(AuditEntry.seq).limit(batch)
-        ).all()
+        rows = session.execute(select(*_RAW).where(AuditEntry.seq > last).order_by(AuditEntry.seq).limit(batch)).all()
         if not rows:
             return
-        for seq, prev, digest, rec, *values in rows:
-            overlay = {k: v for k, v in zip(_COLUMNS, values) if v is not None}
-            yield seq, prev, digest, {**{k: v for k, v in rec.items() if k not in _COLUMNS}, **overlay}
+        yield from map(_entry, rows)
         last = rows[-1][0]
 
 
-def _written_as(session: Session, seq: int) -> int | None:
+def _written_as(session: Session, seq: int, keyed_from: int) -> int | None:
     """The seq under which the entry now stored at ``seq`` was written, if its content is intact under
     another seq: it was moved (seq values swapped), not edited. Tries the seqs its chain neighbours
     imply, then every seq in the table (only ever run on a broken chain)."""
-    cols = [getattr(AuditEntry, c) for c in _COLUMNS]
-    row = session.execute(select(AuditEntry.prev_hash, AuditEntry.hash, AuditEntry.record, *cols)
-                          .where(AuditEntry.seq == seq)).one_or_none()
+    row = session.execute(select(*_RAW).where(AuditEntry.seq == seq)).one_or_none()
     if row is None:
         return None
-    prev, digest, rec, *values = row
-    overlay = {k: v for k, v in zip(_COLUMNS, values) if v is not None}
-    rec = {**{k: v for k, v in rec.items() if k not in _COLUMNS}, **overlay}
+    _, prev, digest, rec = _entry(row)
+    if not isinstance(rec, dict):
+        return None
     before = session.scalar(select(AuditEntry.seq).where(AuditEntry.hash == prev))
     after = session.scalar(select(AuditEntry.seq).where(AuditEntry.prev_hash == digest).limit(1))
     guesses = [s for s in (1 if prev == GENESIS else None, before and before + 1, after and after - 1) if s]
     every = session.scalars(select(AuditEntry.seq).order_by(AuditEntry.seq))
+    key = _key()
     try:
         for candidate in dict.fromkeys([*guesses, *every]):
-            if candidate != seq and entry_hash(prev, candidate, rec) == digest:
+            hashed = (entry_hash(key, prev, candidate, rec) if candidate >= keyed_from
+                      else legacy_entry_hash(prev, candidate, rec))
+            if candidate != seq and hashed == digest:
                 return candidate
-    except TypeError:
+    except (TypeError, ValueError):
         return None
     return None
 
 
 def verify(session: Session) -> ChainReport:
-    """Check the whole chain, then that it ends where the head says (a cut-off tail is detected too).
-    An entry whose content is intact but stored under another seq is reported as ``reordered``."""
-    report = verify_chain(_entries(session))
+    """Check the head's seal and the whole chain, then that it ends where the head says (a cut-off tail is
+    detected too). An entry whose content is intact but stored under another seq is reported as
+    ``reordered``."""
+    head = session.execute(select(AuditHead.seq, AuditHead.hash, AuditHead.keyed_from, AuditHead.seal)
+                           .where(AuditHead.id == HEAD_ID)).one_or_none()
+    keyed_from, sealed = (head.keyed_from, head.seal) if head is not None else (1, None)
+    report = verify_chain(_entries(session), _key(), keyed_from=keyed_from, sealed=sealed)
     if not report.ok and report.reason == "edited" and report.seq is not None:
-        original = _written_as(session, report.seq)
+        original = _written_as(session, report.seq, keyed_from)
         if original is not None:
             return replace(report, reason="reordered",
                            detail=f"entry {report.seq} holds the entry written as {original}: entries were moved")
     if not report.ok:
         return report
-    head = session.get(AuditHead, HEAD_ID)
+    if head is None and report.checked:
+        return replace(report, ok=False, seq=report.last_seq + 1, reason="deleted",
+                       detail=f"the audit head is missing: nothing shows where the chain ended ({report.last_seq}?)")
     if head is not None and (head.seq, head.hash) != (report.last_seq, report.last_hash):
-        return ChainReport(ok=False, checked=report.checked, last_seq=report.last_seq, last_hash=report.last_hash,
-                           seq=report.last_seq + 1, reason="deleted",
-                           detail=f"the chain ends at {report.last_seq} but the head records {head.seq}")
+        return replace(report, ok=False, seq=report.last_seq + 1, reason="deleted",
+                       detail=f"the chain ends at {report.last_seq} but the head records {head.seq}")
     return report

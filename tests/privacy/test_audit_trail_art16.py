@@ -3,6 +3,9 @@ reorders entries behind the application's back (raw SQL, a DBA) is caught by ``f
 which names the first bad entry; the application itself refuses to change an entry."""
 from __future__ import annotations
 
+import json
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import text, update
 
@@ -117,3 +120,74 @@ def test_entries_record_who_where_and_what_changed_masked_art16(session, world, 
     assert (entry.record["bank_id"], entry.record["outlet_id"]) == (teller.bank_id, teller.outlet_id)
     assert entry.record["changes"]["changed"]["phone"] == ["138****1111", "139****3333"]
     assert audit.verify(session).ok
+
+
+def test_an_edited_time_is_named_art16(app, db, session, trail) -> None:
+    """The entry's time drives the resident's access log and the agency lookup window: moving it is an edit."""
+    moved = entries(session)[4].at - timedelta(days=1)
+    _tamper(db, (update(AuditEntry.__table__).where(AuditEntry.__table__.c.seq == 5).values(at=moved), {}))
+    result = _verify(app)
+    assert result.exit_code == 1, result.output
+    assert "entry 5" in result.output and "edited" in result.output
+
+
+# A changed value for every column of the table: a column missing here (one added later) fails the test.
+CHANGED = {
+    "seq": None,  # moving entries: the swap tests above
+    "prev_hash": lambda e: "e" * 64,
+    "hash": lambda e: "e" * 64,
+    "at": lambda e: e.at + timedelta(microseconds=1),
+    "action": lambda e: "card.view",
+    "actor_role": lambda e: "auditor",
+    "actor_id": lambda e: (e.actor_id or 0) + 1,
+    "person_id": lambda e: None,
+    "record": lambda e: {**e.record, "subject": "other"},
+}
+
+
+@pytest.mark.parametrize("column", [c for c in CHANGED if CHANGED[c]])
+def test_every_column_of_an_entry_is_covered_by_the_chain_art16(app, db, session, trail, column) -> None:
+    assert set(CHANGED) == set(AuditEntry.__table__.columns.keys())
+    victim = next(e for e in entries(session) if e.person_id is not None and e.seq > 1)
+    table = AuditEntry.__table__
+    _tamper(db, (update(table).where(table.c.seq == victim.seq).values({column: CHANGED[column](victim)}), {}))
+    result = _verify(app)
+    assert result.exit_code == 1, result.output
+    assert f"entry {victim.seq}" in result.output and "edited" in result.output
+
+
+def test_a_consistently_rewritten_trail_without_the_key_is_detected_art16(app, db, session, trail) -> None:
+    """Someone who can write the tables (a DBA, a stolen database password) edits entry 3 and rebuilds
+    every hash after it, and the head, in the old unkeyed format or with a key of their own."""
+    from app.privacy import canonical, entry_hash, legacy_entry_hash
+
+    rows = entries(session)
+    for rehash in (legacy_entry_hash, lambda *a: entry_hash(b"a guessed key" * 3, *a)):
+        statements, prev = [], rows[1].hash
+        for e in rows[2:]:
+            rec = {**e.record, "purpose": "nothing to see"} if e.seq == 3 else e.record
+            rec = json.loads(canonical(rec))
+            digest = rehash(prev, e.seq, rec)
+            statements.append((update(AuditEntry.__table__).where(AuditEntry.__table__.c.seq == e.seq)
+                               .values(prev_hash=prev, hash=digest, record=rec), {}))
+            prev = digest
+        statements.append((text("UPDATE audit_head SET hash = :h"), {"h": prev}))
+        _tamper(db, *statements)
+        result = _verify(app)
+        assert result.exit_code == 1, result.output
+        assert "entry 3" in result.output and "edited" in result.output
+
+
+def _not_json_objects(backend: str) -> list[str]:
+    stored = ["[1, 2]", '"a string"', "null", "12"]
+    return stored + (["{broken", "", "\x00"] if backend == "sqlite" else [])  # PostgreSQL's json type parses
+
+
+def test_a_record_that_is_not_a_json_object_is_named_art16(app, db, backend, trail) -> None:
+    for raw in _not_json_objects(backend):
+        cast = "CAST(:r AS json)" if backend == "postgres" else ":r"
+        _tamper(db, (text(f"UPDATE audit_log SET record = {cast} WHERE seq = 4"), {"r": raw}))
+        result = _verify(app)
+        assert result.exit_code == 1 and isinstance(result.exception, SystemExit), (raw, result.output)
+        assert "entry 4" in result.output and "not a JSON object" in result.output, raw
+        assert "Traceback" not in result.output

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi.py
 
-.PHONY: run test setup setup-dev migrate seed bench lifecycle-doc clean
+.PHONY: run test setup setup-dev vendor migrate seed bench lifecycle-doc clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -21,6 +21,14 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
 setup: $(VENV)/.installed
 setup-dev: $(VENV)/.installed-dev
 
+# Browser libraries (Swagger UI, …): from npm as package-lock.json pins them, no install scripts;
+# scripts/vendor_static.py copies the files it lists into the git-ignored static/vendor/.
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund
+static/vendor/.stamp: node_modules/.package-lock.json scripts/vendor_static.py
+	$(PY) scripts/vendor_static.py
+vendor: static/vendor/.stamp
+
 migrate: setup
 	$(BIN)/flask db upgrade
 
@@ -28,11 +36,11 @@ seed: migrate
 	$(BIN)/flask demo seed
 
 ## make run: set up, migrate, seed the demo (once) and serve http://127.0.0.1:5000 on SQLite.
-run: seed
+run: vendor seed
 	$(BIN)/flask run --host 127.0.0.1 --port 5000
 
 ## make test: set up and run the whole suite (PostgreSQL too when TEST_POSTGRES_URL is set).
-test: setup-dev
+test: setup-dev vendor
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: setup-dev
@@ -42,4 +50,4 @@ lifecycle-doc: setup
 	$(BIN)/flask lifecycle table > docs/lifecycle.md
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache .hypothesis
+	rm -rf $(VENV) instance .pytest_cache .hypothesis node_modules static/vendor

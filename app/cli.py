@@ -151,15 +151,31 @@ def privacy_status() -> None:
 
 @calendar_cli.command("load")
 @click.argument("schedule", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def calendar_load(schedule: Path) -> None:
-    """Load a year's holidays and adjusted working days from a JSON file (see docs/calendar.md)."""
+@click.option("--yes", is_flag=True, help="Load a schedule unlike any published year without asking.")
+def calendar_load(schedule: Path, yes: bool) -> None:
+    """Load a year's holidays and adjusted working days from a JSON file (format: docs/calendar.md).
+    A schedule unlike any published year is shown with the due dates it would change, and loaded
+    only when confirmed (or with --yes)."""
     try:
-        row, changed = deadlines.load_year(db.session, json.loads(schedule.read_text()), loaded_by="cli")
+        data = json.loads(schedule.read_text(encoding="utf-8"))
+        plan = deadlines.plan_year(db.session, data)
+        confirm = yes
+        if plan.warnings and not yes:
+            for warning in plan.warnings:
+                click.echo(f"Warning: {warning}", err=True)
+            click.echo(f"{len(plan.changes)} due date(s) would change:", err=True)
+            for c in plan.changes_json():
+                click.echo(f"  application {c['application_id']} (card {c['card_id']}), accepted {c['accepted_on']}: "
+                           f"{c['due_on']} -> {c['new_due_on']}", err=True)
+            confirm = click.confirm("Load it anyway?", default=False, err=True)
+            if not confirm:
+                raise click.ClickException("Not loaded.")
+        row, plan = deadlines.load_year(db.session, data, loaded_by="cli", confirm=confirm)
     except (DomainError, ValueError) as e:
         raise click.ClickException(str(e)) from None
     db.session.commit()
     click.echo(f"Loaded {row.year}: {len(row.holidays)} holidays, {len(row.workdays)} adjusted working days; "
-               f"{changed} provisional due dates recomputed.")
+               f"{len(plan.changes)} due dates recomputed.")
 
 
 @calendar_cli.command("status")

@@ -79,7 +79,8 @@ class Config:
     # "package.module:Class" implementing app.services.otp.SmsGateway; the default stores messages
     # in the sms_outbox table (demo: `flask demo sms`). Production: the operator's gateway adapter.
     SMS_GATEWAY = os.environ.get("SSC_SMS_GATEWAY", "app.services.otp:OutboxGateway")
-    # flask-smorest / OpenAPI; Swagger UI served from our own static/ (no CDN on government intranets).
+    # flask-smorest / OpenAPI; Swagger UI served from our own static/vendor/ (no CDN on government intranets),
+    # copied there from npm's swagger-ui-dist by `make vendor` (scripts/vendor_static.py).
     API_TITLE = "Guangzhou Social Security Card"
     API_VERSION = "v1"
     OPENAPI_VERSION = "3.0.3"

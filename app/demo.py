@@ -1,4 +1,4 @@
-"""Demo data: ``flask demo seed [--residents 300] [--seed 42] [--reset [--yes]]``.
+"""Demo data: ``flask demo seed [--residents 300] [--seed 42] [--reset [--yes]]``, ``flask demo passwords``.
 
 A realistic, deterministic (given ``--seed``) Guangzhou back office to explore: the Bureau's
 published cooperating banks and their outlets (Art. 6, 9), the agencies (Art. 5, 33), staff of
@@ -13,7 +13,9 @@ drives a resident's card, and restores it afterwards. Dates are relative to the 
 that the overdue list (Art. 10, 25) is right on that day.
 
 Staff passwords are random (``secrets``), stored only as argon2id hashes, and printed once, at the
-end of the command, to the terminal; they are never logged. Card PINs are random and never shown.
+end of the command, to the terminal; they are never logged. ``flask demo passwords [USERNAME…]``
+sets new ones and prints them (demo databases only). One resident has a fixed identity
+(``GUIDE``), so that the README can name it; every other one is drawn at random. Card PINs are random and never shown.
 
 The database is marked as demo data by two rows of ``counters`` (``demo:seed``, ``demo:residents``):
 a second run is a no-op; a database holding data that is not demo data is refused.
@@ -189,7 +191,25 @@ SCENARIO_WEIGHTS = {
     "cancelled_request": 0.8, "cancelled_ineligible": 0.5, "renewed": 0.3, "rejected": 1,
     "field_lock": 2, "field_unlock": 0.4, "pin_reset": 0.3, "pin_change": 0.3,
 }
-MIN_RESIDENTS = len(SCENARIO_WEIGHTS) + len(SPECIALS)
+
+
+@dataclass(frozen=True)
+class GuideResident:
+    """The one resident the README names, with a fixed identity (every other one is random)."""
+
+    name: str
+    doc_type: DocumentType
+    doc_number: str
+    phone: str
+    birth: date
+    bank_code: str
+    address: str
+
+
+GUIDE = GuideResident(name="黄志明", doc_type=DocumentType.RESIDENT_ID, doc_number="440106199005170313",
+                      phone="13800138000", birth=date(1990, 5, 17), bank_code="GZB",
+                      address="广州市天河区天河路385号锦绣花园8栋1203房")
+MIN_RESIDENTS = len(SCENARIO_WEIGHTS) + len(SPECIALS) + 1  # + GUIDE
 
 
 # ----------------------------------------------------------------------------------------------
@@ -306,7 +326,7 @@ class Seeder:
         self.clerks: list[Actor] = []
         self.hotline: Actor | None = None
         self.credentials: list[tuple[str, str, str, str]] = []
-        self.used_ids: set[str] = set()
+        self.used_ids: set[str] = {GUIDE.doc_number}
         self.unbind_confirmed = 0
 
     # -------------------------------------------------------------------- organisations and staff
@@ -339,16 +359,15 @@ class Seeder:
 
     def staff(self) -> None:
         rng = self.rng
-        specs: list[tuple[str, Role, dict, str]] = [
-            ("hrss.admin", Role.BUREAU, {"agency_id": self.agency_ids["GZ-HRSS"]}, "广州市人力资源和社会保障局"),
-            ("hrss.audit", Role.AUDITOR, {"agency_id": self.agency_ids["GZ-HRSS"]}, "广州市人力资源和社会保障局"),
-            ("sscc.clerk1", Role.AGENCY_CLERK, {"agency_id": self.agency_ids["GZ-SSCC"]}, "广州市社会保障卡服务中心"),
-            ("sscc.clerk2", Role.AGENCY_CLERK, {"agency_id": self.agency_ids["GZ-SSCC"]}, "广州市社会保障卡服务中心"),
-            ("h12345.op1", Role.HOTLINE_OPERATOR, {"agency_id": self.agency_ids["GZ-12345"]}, "广州12345政府服务便民热线"),
+        specs: list[tuple[str, Role, dict]] = [
+            ("hrss.admin", Role.BUREAU, {"agency_id": self.agency_ids["GZ-HRSS"]}),
+            ("hrss.audit", Role.AUDITOR, {"agency_id": self.agency_ids["GZ-HRSS"]}),
+            ("sscc.clerk1", Role.AGENCY_CLERK, {"agency_id": self.agency_ids["GZ-SSCC"]}),
+            ("sscc.clerk2", Role.AGENCY_CLERK, {"agency_id": self.agency_ids["GZ-SSCC"]}),
+            ("h12345.op1", Role.HOTLINE_OPERATOR, {"agency_id": self.agency_ids["GZ-12345"]}),
         ]
         for code, user in APP_AGENCY_USERS.items():
-            name = next(a[1] for a in AGENCIES if a[0] == code)
-            specs.append((f"{user}.op1", Role.APP_AGENCY, {"agency_id": self.agency_ids[code]}, name))
+            specs.append((f"{user}.op1", Role.APP_AGENCY, {"agency_id": self.agency_ids[code]}))
         for code, name, _short, published, _w in BANKS:
             if not published:
                 continue
@@ -357,15 +376,14 @@ class Seeder:
                                      .order_by(Outlet.instant.desc(), Outlet.code)).all()
             for outlet in outlets[: 2 if code in TWO_TELLERS else 1]:
                 username = f"{code.split('-')[0].lower()}.{outlet.code.split('-')[-1].lower()}"
-                specs.append((username, Role.BANK_TELLER, {"bank_id": bank_id, "outlet_id": outlet.id},
-                              outlet.name + ("（即时制卡网点）" if outlet.instant else "")))
-        for username, role, scope, org in specs:
+                specs.append((username, Role.BANK_TELLER, {"bank_id": bank_id, "outlet_id": outlet.id}))
+        for username, role, scope in specs:
             password = secrets.token_urlsafe(9)
             user = StaffUser(username=username, display_name=self.name(rng.random() < 0.5), role=role,
                              password_hash=hash_password(password), created_at=self.since, **scope)
             self.s.add(user)
             self.s.flush()
-            self.credentials.append((username, str(role), org, password))
+            self.credentials.append(_login_row(self.s, user, password))
             actor = Actor(role=role, channel={Role.BANK_TELLER: Channel.OUTLET,
                                               Role.HOTLINE_OPERATOR: Channel.GOV_HOTLINE}.get(role, Channel.AGENCY),
                           user_id=user.id, bank_id=user.bank_id, outlet_id=user.outlet_id, agency_id=user.agency_id)
@@ -499,14 +517,24 @@ class Seeder:
     def plan(self) -> list[Profile]:
         rng = self.rng
         scenarios = list(SCENARIO_WEIGHTS)
-        extra = self.n - len(scenarios) - len(SPECIALS)
+        extra = self.n - len(scenarios) - len(SPECIALS) - 1
         scenarios += rng.choices(list(SCENARIO_WEIGHTS), weights=list(SCENARIO_WEIGHTS.values()), k=extra)
         rng.shuffle(scenarios)
         profiles = [self.profile(sc) for sc in scenarios]
         specials = [self.profile(rng.choice(["active", "active", "active_express"]), sp) for sp in SPECIALS]
         for sp in specials:  # spread them among the others
             profiles.insert(rng.randint(0, len(profiles)), sp)
-        return profiles
+        return profiles + [self.guide_profile()]  # last: the others' stories do not depend on it
+
+    def guide_profile(self) -> Profile:
+        """The README's resident: Guangzhou household registration, on the platform, an active card."""
+        g = GUIDE
+        shared = {"household_registration": True, "insured": True, "name": g.name, "ethnicity": "汉族",
+                  "address": g.address, "valid_until": None}
+        return Profile(scenario="guide", kind="gz", age=(self.today - g.birth).days // 365, doc_type=str(g.doc_type),
+                       doc_number=g.doc_number, nationality=None, name=g.name, birth=g.birth, ethnicity="汉族",
+                       phone=g.phone, address=g.address, occupation="软件开发", photo=_photos()[0],
+                       bank_id=self.banks[g.bank_code], shared=shared)
 
     def shared_records(self, profiles: list[Profile]) -> None:
         """The government data-sharing platform's records (Art. 9 ¶2), for most residents."""
@@ -818,6 +846,9 @@ class Story:
             yield self.later(10, 300)
             self.lock(card)
 
+    def sc_guide(self):
+        yield from self.first_active((200, 400), express=False)
+
     def sc_active_instant(self):
         yield from self.first_active(instant=True)
 
@@ -1021,6 +1052,16 @@ def summarise(session: Session) -> SeedResult:
 # ----------------------------------------------------------------------------------------------
 
 
+def _login_row(session: Session, user: StaffUser, password: str) -> tuple[str, str, str, str]:
+    """username, role, organisation (the outlet for a teller), password: a row of the printed table."""
+    if user.outlet_id:
+        outlet = session.get(Outlet, user.outlet_id)
+        org = outlet.name + ("（即时制卡网点）" if outlet.instant else "")
+    else:
+        org = session.get(Agency, user.agency_id).name if user.agency_id else "-"
+    return user.username, str(user.role), org, password
+
+
 def _where(engine) -> str:
     url = engine.url
     if url.get_backend_name() == "sqlite":
@@ -1075,6 +1116,35 @@ def seed_command(residents: int, seed: int, reset: bool, yes: bool) -> None:
     _report(result, where)
 
 
+@demo_cli.command("passwords")
+@click.argument("usernames", nargs=-1)
+def passwords_command(usernames: tuple[str, ...]) -> None:
+    """Give the demo staff accounts (all, or the USERNAMES given) new random passwords and print
+    them: `flask demo seed` shows the passwords only once. Demo databases only."""
+    from app.services import audit
+
+    session = db.session
+    if _existing(session) != "demo":
+        raise click.ClickException(f"The database holds no demo data or data that is not demo data "
+                                   f"({_where(db.engine)}): passwords are reset only on a demo database.")
+    q = select(StaffUser).order_by(StaffUser.id)
+    if usernames:
+        q = q.where(StaffUser.username.in_(usernames))
+    users = session.scalars(q).all()
+    unknown = sorted(set(usernames) - {u.username for u in users})
+    if unknown:
+        raise click.ClickException(f"No demo staff account named {', '.join(unknown)}.")
+    rows = []
+    for user in users:
+        password = secrets.token_urlsafe(9)
+        user.password_hash = hash_password(password)
+        rows.append(_login_row(session, user, password))
+    audit.record(session, Actor(role=Role.SYSTEM, channel=Channel.AGENCY), "demo.passwords_reset", changes={"usernames": [u.username for u in users]})
+    session.commit()
+    click.echo("New passwords (POST /api/auth/login); the old ones no longer work:")
+    click.echo(_table(["username", "role", "organisation", "password"], [list(row) for row in rows]))
+
+
 def _report(r: SeedResult, where: str) -> None:
     echo = click.echo
     echo("")
@@ -1088,6 +1158,10 @@ def _report(r: SeedResult, where: str) -> None:
     echo(f"Issuance deadlines (Art. 10, 25): {r.overdue} overdue, {r.due_soon} due within 3 working days.")
     echo(f"Locked application fields (Art. 6): {r.locks}.")
     echo("")
+    g = GUIDE
+    echo(f"Demo resident: {g.name}, {g.doc_type} {g.doc_number}, mobile {g.phone[:3]}****{g.phone[-4:]} "
+         "(sign in: POST /api/auth/resident/otp, then `flask demo sms` shows the code; see README).")
+    echo("")
     echo("Staff logins (POST /api/auth/login). The passwords are shown only now; they are stored as "
-         "argon2id hashes and cannot be recovered:")
+         "argon2id hashes (`flask demo passwords` sets and prints new ones):")
     echo(_table(["username", "role", "organisation", "password"], [list(row) for row in r.staff]))

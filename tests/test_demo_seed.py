@@ -108,3 +108,40 @@ def test_demo_seed_refuses_other_data(app, db, session, world):
 def test_demo_seed_needs_enough_residents(app, db, residents):
     result = app.test_cli_runner().invoke(args=["demo", "seed", "--residents", residents])
     assert result.exit_code == 2
+
+
+def test_demo_passwords_resets_and_prints_the_staff_passwords(app, db, session, caplog):
+    """`flask demo seed` prints the passwords once; `flask demo passwords` sets new ones and prints
+    them again (all accounts, or the ones named), never logging them."""
+    caplog.set_level(logging.INFO)
+    assert seed(app).exit_code == 0
+    usernames = list(session.scalars(select(StaffUser.username)))
+    old = {u.username: u.password_hash for u in session.scalars(select(StaffUser))}
+    session.remove()
+    result = app.test_cli_runner().invoke(args=["demo", "passwords"])
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    printed = passwords_in(result.output, usernames)
+    assert set(printed) == set(usernames)
+    users = {u.username: u for u in db.session.scalars(select(StaffUser))}
+    for name, password in printed.items():
+        assert verify_password(users[name].password_hash, password)
+        assert users[name].password_hash != old[name]
+    logged = caplog.text + "".join(str(r.args) for r in caplog.records)
+    assert all(pw not in logged for pw in printed.values())
+
+    db.session.remove()
+    one = app.test_cli_runner().invoke(args=["demo", "passwords", "hrss.admin"])
+    assert one.exit_code == 0, one.output
+    assert set(passwords_in(one.output, usernames)) == {"hrss.admin"}
+    after = {u.username: u.password_hash for u in db.session.scalars(select(StaffUser))}
+    assert after["hrss.admin"] != users["hrss.admin"].password_hash
+    assert all(after[n] == users[n].password_hash for n in usernames if n != "hrss.admin")
+
+    unknown = app.test_cli_runner().invoke(args=["demo", "passwords", "nobody"])
+    assert unknown.exit_code == 1 and "nobody" in unknown.output
+
+
+def test_demo_passwords_refused_on_data_that_is_not_demo(app, db, session, world):
+    session.commit()
+    result = app.test_cli_runner().invoke(args=["demo", "passwords"])
+    assert result.exit_code == 1 and "not demo data" in result.output

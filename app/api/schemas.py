@@ -260,10 +260,16 @@ class DeadlineOut(Schema):
     overdue = fields.Boolean()
 
 
-class YearScheduleIn(Schema):
+class YearSchedulePreviewIn(Schema):
     holidays = fields.List(fields.String(), required=True)
     workdays = fields.List(fields.String(), load_default=list)
     source = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class YearScheduleIn(YearSchedulePreviewIn):
+    confirm = fields.Boolean(load_default=False, metadata={
+        "description": "Load a schedule unlike any published year (without it: 409 with the warnings and "
+                       "the due dates it would change)"})
 
 
 class YearScheduleOut(Schema):
@@ -273,6 +279,51 @@ class YearScheduleOut(Schema):
     source = fields.String()
     loaded_by = fields.String(allow_none=True)
     recomputed = fields.Integer()
+    warnings = fields.List(fields.String())
+
+
+class DueDateChangeOut(Schema):
+    application_id = fields.Integer()
+    card_id = fields.Integer()
+    accepted_on = fields.String()
+    due_on = fields.String()
+    new_due_on = fields.String()
+    provisional = fields.Boolean()
+    new_provisional = fields.Boolean()
+
+
+class YearPlanOut(Schema):
+    year = fields.Integer()
+    plausible = fields.Boolean()
+    warnings = fields.List(fields.String())
+    changed = fields.Integer()
+    changes = fields.List(fields.Nested(DueDateChangeOut))
+
+
+class YearInForceOut(Schema):
+    year = fields.Integer()
+    basis = fields.String(metadata={"description": "loaded (by the Bureau) | package (chinesecalendar) | "
+                                                   "weekdays (no data: Monday-Friday, provisional)"})
+    provisional = fields.Boolean()
+    source = fields.String()
+    holidays = fields.List(fields.String())
+    workdays = fields.List(fields.String())
+    loaded_by = fields.String(allow_none=True)
+    loaded_at = fields.DateTime(allow_none=True)
+
+
+class DueIfAcceptedOut(Schema):
+    due_on = fields.String()
+    provisional = fields.Boolean()
+    working_days = fields.Integer()
+
+
+class DayOut(Schema):
+    date = fields.String()
+    working_day = fields.Boolean()
+    provisional = fields.Boolean()
+    basis = fields.String()
+    due_if_accepted = fields.Nested(DueIfAcceptedOut)
 
 
 class CalendarOut(Schema):

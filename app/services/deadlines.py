@@ -2,7 +2,9 @@
 
 Holiday data: schedules the Bureau loaded (``WorkdaySchedule``), then the ``chinesecalendar``
 package, then — for a year nobody has data for yet — plain weekdays, with the due date marked
-provisional and recomputed when that year's schedule is loaded. The day of acceptance does not
+provisional and recomputed when that year's schedule is loaded (so is every due date the agency
+still owes: a late change to the notice moves them; a schedule unlike any published year must be
+confirmed, after a preview of the due dates it moves). The day of acceptance does not
 count (see ``app.services.workdays``). The clock stops when the card is produced and available
 (pickup) or handed to the courier: that is when it is "issued" (发放) to the applicant.
 """
@@ -17,8 +19,18 @@ from sqlalchemy.orm import Session
 from app.models import Card, CardApplication, WorkdaySchedule
 from app.models.enums import CardStatus
 from app.services import clock
-from app.services.errors import InvalidInput
-from app.services.workdays import Calendar, DueDate, ScheduleError, YearSchedule, parse_year_schedule
+from app.services.errors import ConfirmationRequired, InvalidInput
+from app.services.workdays import (
+    YEAR_MAX,
+    YEAR_MIN,
+    Calendar,
+    DayStatus,
+    DueDate,
+    ScheduleError,
+    YearSchedule,
+    parse_year_schedule,
+    plausibility_warnings,
+)
 
 ISSUANCE_WORKING_DAYS = 12  # Art. 10, 25
 # States in which the issuing agency still owes the card (the clock runs).
@@ -38,32 +50,121 @@ def due_date(session: Session, accepted_on: date, cal: Calendar | None = None) -
     return (cal or calendar(session)).add_working_days(accepted_on, ISSUANCE_WORKING_DAYS)
 
 
-def load_year(session: Session, data: dict, *, loaded_by: str | None = None) -> tuple[WorkdaySchedule, int]:
-    """Load (or replace) a year's holidays and adjusted working days, then recompute the due dates
-    that depended on it. Returns the row and how many due dates changed."""
+@dataclass(frozen=True)
+class DueDateChange:
+    application: CardApplication
+    old: DueDate
+    new: DueDate
+
+    def to_json(self) -> dict:
+        a = self.application
+        return {"application_id": a.id, "card_id": a.card_id, "accepted_on": a.accepted_on.isoformat(),
+                "due_on": self.old.due.isoformat(), "new_due_on": self.new.due.isoformat(),
+                "provisional": self.old.provisional, "new_provisional": self.new.provisional}
+
+
+@dataclass(frozen=True)
+class YearPlan:
+    """What loading a schedule would do: why it looks wrong (if it does) and the due dates it moves."""
+
+    schedule: YearSchedule
+    warnings: list[str]
+    changes: list[DueDateChange]
+
+    def changes_json(self) -> list[dict]:
+        return [c.to_json() for c in self.changes]
+
+
+def _open_due_dates(session: Session):
+    """Due dates a new schedule may move: provisional ones, and those the agency still owes (the card
+    not yet produced). A card already produced keeps the due date it was held to."""
+    q = (select(CardApplication).join(Card, Card.id == CardApplication.card_id)
+         .where(CardApplication.due_on.is_not(None))
+         .where(CardApplication.due_provisional.is_(True) | Card.status.in_(RUNNING))
+         .order_by(CardApplication.id))
+    return session.scalars(q)
+
+
+def _changes(session: Session, cal: Calendar) -> list[DueDateChange]:
+    changes = []
+    for app_ in _open_due_dates(session):
+        old, due = DueDate(app_.due_on, app_.due_provisional), due_date(session, app_.accepted_on, cal)
+        if due != old:
+            changes.append(DueDateChange(app_, old, due))
+    return changes
+
+
+def plan_year(session: Session, data: dict) -> YearPlan:
+    """Validate a year's schedule and preview it: plausibility warnings and the due dates it would
+    change. Writes nothing."""
     try:
         ys = parse_year_schedule(data)
     except ScheduleError as e:
         raise InvalidInput(str(e), field="schedule") from None
+    return YearPlan(ys, plausibility_warnings(ys), _changes(session, calendar(session).with_schedules(ys)))
+
+
+def load_year(session: Session, data: dict, *, loaded_by: str | None = None,
+              confirm: bool = False) -> tuple[WorkdaySchedule, YearPlan]:
+    """Load (or replace) a year's holidays and adjusted working days, then move the due dates that
+    depended on it (see :func:`plan_year`). A schedule unlike any published year needs
+    ``confirm=True``; without it, :class:`ConfirmationRequired` carries the warnings and the preview
+    and nothing is written. Returns the row and the plan it carried out."""
+    plan = plan_year(session, data)
+    if plan.warnings and not confirm:
+        raise ConfirmationRequired(
+            f"The {plan.schedule.year} schedule looks unlike any published year: {'; '.join(plan.warnings)} "
+            f"It would change {len(plan.changes)} due date(s). Send it again with confirm to load it.",
+            warnings=plan.warnings, changes=plan.changes_json())
+    ys = plan.schedule
     row = session.get(WorkdaySchedule, ys.year) or WorkdaySchedule(year=ys.year)
     row.holidays = sorted(d.isoformat() for d in ys.holidays)
     row.workdays = sorted(d.isoformat() for d in ys.adjusted_workdays)
     row.source, row.loaded_by, row.loaded_at = ys.source, loaded_by, clock.now()
     session.add(row)
+    for change in plan.changes:
+        change.application.due_on, change.application.due_provisional = change.new.due, change.new.provisional
     session.flush()
-    return row, recompute_provisional(session)
+    return row, plan
 
 
-def recompute_provisional(session: Session) -> int:
+@dataclass(frozen=True)
+class YearInForce:
+    year: int
+    basis: str  # loaded | package | weekdays
+    schedule: YearSchedule | None
+    row: WorkdaySchedule | None
+
+    @property
+    def provisional(self) -> bool:
+        return self.basis == "weekdays"
+
+
+def _check_year(year: int) -> None:
+    if not YEAR_MIN <= year <= YEAR_MAX:
+        raise InvalidInput(f"year must be from {YEAR_MIN} to {YEAR_MAX}, not {year}", field="year")
+
+
+def year_in_force(session: Session, year: int) -> YearInForce:
+    """The schedule that counts for ``year`` and where it comes from (Art. 10, 25)."""
+    _check_year(year)
     cal = calendar(session)
-    changed = 0
-    for app_ in session.scalars(select(CardApplication).where(CardApplication.due_provisional.is_(True))):
-        due = due_date(session, app_.accepted_on, cal)
-        if (due.due, due.provisional) != (app_.due_on, app_.due_provisional):
-            app_.due_on, app_.due_provisional = due.due, due.provisional
-            changed += 1
-    session.flush()
-    return changed
+    return YearInForce(year, cal.basis(year), cal.schedule_for(year), session.get(WorkdaySchedule, year))
+
+
+@dataclass(frozen=True)
+class DayInfo:
+    day: date
+    status: DayStatus
+    basis: str
+    due_if_accepted: DueDate
+
+
+def day_info(session: Session, d: date) -> DayInfo:
+    """Whether ``d`` is a working day, and when an application accepted on ``d`` is due (Art. 10, 25)."""
+    _check_year(d.year)
+    cal = calendar(session)
+    return DayInfo(d, cal.is_workday(d), cal.basis(d.year), due_date(session, d, cal))
 
 
 @dataclass(frozen=True)

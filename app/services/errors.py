@@ -59,3 +59,10 @@ class PinRefused(DomainError):
 
 class PinLocked(DomainError):
     status, type, title = 423, "pin-locked", "PIN locked"
+
+
+class ConfirmationRequired(DomainError):
+    """The request is valid but looks like a mistake (e.g. a holiday schedule unlike any published
+    year): it is applied only when sent again with an explicit confirmation."""
+
+    status, type, title = 409, "confirmation-required", "Confirmation required"

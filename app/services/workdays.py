@@ -47,11 +47,14 @@ __all__ = [
     "ScheduleError",
     "YearSchedule",
     "package_year_schedule",
+    "parse_iso_date",
     "parse_year_schedule",
+    "plausibility_warnings",
 ]
 
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _KEYS = {"year", "holidays", "workdays", "source"}
+YEAR_MIN, YEAR_MAX = 1900, 2999
 
 
 class ScheduleError(ValueError):
@@ -75,8 +78,8 @@ class YearSchedule:
     def __post_init__(self) -> None:
         for name in ("holidays", "adjusted_workdays"):  # accept any iterable, store a frozenset
             object.__setattr__(self, name, frozenset(getattr(self, name)))
-        if isinstance(self.year, bool) or not isinstance(self.year, int) or not 1900 <= self.year <= 2999:
-            raise ScheduleError(f"year must be an integer from 1900 to 2999, not {self.year!r}")
+        if isinstance(self.year, bool) or not isinstance(self.year, int) or not YEAR_MIN <= self.year <= YEAR_MAX:
+            raise ScheduleError(f"year must be an integer from {YEAR_MIN} to {YEAR_MAX}, not {self.year!r}")
         if not isinstance(self.source, str) or not self.source.strip():
             raise ScheduleError("source must name where the schedule comes from (e.g. the State Council notice)")
         if not self.holidays:
@@ -108,6 +111,13 @@ class YearSchedule:
                 "source": self.source}
 
 
+def parse_iso_date(text: str) -> date:
+    """A real date written exactly YYYY-MM-DD (no week dates, no times); ValueError otherwise."""
+    if not isinstance(text, str) or not _ISO_DATE.fullmatch(text):
+        raise ValueError(f"{text!r} is not a date written YYYY-MM-DD")
+    return date.fromisoformat(text)
+
+
 def _dates(obj: Mapping, key: str) -> frozenset[date]:
     values = obj.get(key, [])
     if not isinstance(values, list):
@@ -118,9 +128,7 @@ def _dates(obj: Mapping, key: str) -> frozenset[date]:
             raise ScheduleError(f"{key}: {v!r} is not a date written YYYY-MM-DD")
         if isinstance(v, str):
             try:
-                if not _ISO_DATE.fullmatch(v):
-                    raise ValueError
-                d = date.fromisoformat(v)
+                d = parse_iso_date(v)
             except ValueError:
                 raise ScheduleError(f"{key}: {v!r} is not a real date written YYYY-MM-DD") from None
         else:
@@ -201,6 +209,45 @@ def package_year_schedule(year: int) -> YearSchedule | None:
                         f"{_PACKAGE} (State Council holiday notice for {year})")
 
 
+@dataclass(frozen=True)
+class _Published:
+    first: int
+    last: int
+    weekday_holidays: int  # the fewest of any published year
+    adjusted_workdays: int
+
+
+@lru_cache(maxsize=1)
+def _published() -> _Published:
+    """The fewest weekday holidays and adjusted working days of any year the package holds
+    (2004-2026 for chinesecalendar 1.11: 16 and 5)."""
+    years = [ys for y in range(1990, 2100) if (ys := package_year_schedule(y))]
+    return _Published(years[0].year, years[-1].year,
+                      min(sum(d.weekday() < 5 for d in ys.holidays) for ys in years),
+                      min(len(ys.adjusted_workdays) for ys in years))
+
+
+def plausibility_warnings(schedule: YearSchedule) -> list[str]:
+    """Why ``schedule`` looks unlike any year the State Council has published, or [] if it does not.
+
+    A schedule is still valid when it is implausible (the notice may change), but a typo — a list
+    cut short, the adjusted working days left out — would silently move every due date of the
+    year, so the Bureau must confirm it (``app.services.deadlines.load_year``). Implausible: fewer
+    than half the weekday holidays of the fewest published year; no adjusted working day (调休上班)
+    when every published year has some."""
+    ref = _published()
+    span = f"{ref.first}-{ref.last}"
+    warnings = []
+    off = sum(d.weekday() < 5 for d in schedule.holidays)
+    if off < ref.weekday_holidays / 2:
+        warnings.append(f"{off} holiday{'s' if off != 1 else ''} on a weekday, far fewer than any year "
+                        f"published ({span}: at least {ref.weekday_holidays}); is the list complete?")
+    if not schedule.adjusted_workdays and ref.adjusted_workdays:
+        warnings.append(f"no adjusted working day (调休上班), though every year published ({span}) has at "
+                        f"least {ref.adjusted_workdays}; were the workdays left out?")
+    return warnings
+
+
 # --------------------------------------------------------------------------------------------
 # The calendar
 # --------------------------------------------------------------------------------------------
@@ -274,6 +321,13 @@ class Calendar:
         if year in self._schedules:
             return self._schedules[year]
         return package_year_schedule(year) if self._use_package else None
+
+    def basis(self, year: int) -> str:
+        """Where ``year``'s working days come from: "loaded" (the Bureau), "package"
+        (chinesecalendar) or "weekdays" (no data: Monday-Friday, due dates provisional)."""
+        if year in self._schedules:
+            return "loaded"
+        return "package" if self._use_package and _package_covers(year) else "weekdays"
 
     def years_without_data(self, start_year: int, end_year: int) -> list[int]:
         """Years in [start_year, end_year] counted as plain weekdays: the Bureau should load them."""

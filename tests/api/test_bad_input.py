@@ -417,14 +417,16 @@ def test_the_families_are_all_covered():
 
 def test_saturday_holidays_and_weekend_workdays_are_fine(client, db, world, auth):
     """The positive twin of the calendar cases: a Saturday in the holiday list and a Sunday
-    working day are accepted (so the 422s above are about their one defect)."""
+    working day are accepted (so the 422s above are about their one defect). Three holidays are
+    far fewer than any real year: the load is confirmed (``confirm``; see test_calendar_api_art10)."""
     h = auth(world, "bureau")
-    body = {"holidays": ["2027-01-01", SAT, "2027-02-06"], "workdays": [SUN], "source": "国办发明电〔2026〕1号"}
+    body = {"holidays": ["2027-01-01", SAT, "2027-02-06"], "workdays": [SUN], "source": "国办发明电〔2026〕1号",
+            "confirm": True}
     assert date.fromisoformat("2027-02-06").weekday() == 5 and date.fromisoformat(WED).weekday() == 2
     resp = client.put(YEAR, headers=h, json=body)
     assert resp.status_code == 200, resp.get_data(as_text=True)
     out = resp.get_json()
-    assert out["holidays"] == sorted(body["holidays"]) and out["workdays"] == [SUN]
+    assert out["holidays"] == sorted(body["holidays"]) and out["workdays"] == [SUN] and out["warnings"]
     assert row_counts(db)["workday_schedules"] == 1
     assert 2027 in client.get("/api/calendar/years", headers=h).get_json()["loaded_years"]
 

@@ -14,18 +14,24 @@ import pytest
 
 from app.models.enums import CardStatus
 from app.services import deadlines, lifecycle
-from app.services.errors import InvalidInput
+from app.models import WorkdaySchedule
+from app.services.errors import ConfirmationRequired, InvalidInput
 from tests.factories import PICKUP
 
-# A plausible 2027 schedule for the tests (not the State Council's notice).
+# A plausible 2027 schedule for the tests (not the State Council's notice): a whole year's
+# holidays (Qingming, Labour Day, Dragon Boat, Mid-Autumn, National Day) and adjusted working days.
 SCHEDULE_2027 = {
     "year": 2027,
     "holidays": ["2027-01-01", "2027-01-02", "2027-01-03",
                  "2027-02-06", "2027-02-07", "2027-02-08", "2027-02-09", "2027-02-10", "2027-02-11",
-                 "2027-02-12"],
-    "workdays": ["2027-01-31", "2027-02-20"],
+                 "2027-02-12", "2027-04-05", "2027-05-01", "2027-05-03", "2027-05-04", "2027-05-05",
+                 "2027-06-09", "2027-09-15", "2027-10-01", "2027-10-04", "2027-10-05", "2027-10-06",
+                 "2027-10-07"],
+    "workdays": ["2027-01-31", "2027-02-20", "2027-04-25", "2027-09-26", "2027-10-09"],
     "source": "test fixture modelled on a State Council notice",
 }
+# One typo away from a real year: only New Year's Day, no adjusted working day.
+IMPLAUSIBLE_2026 = {"year": 2026, "holidays": ["2026-01-01"], "workdays": [], "source": "typo"}
 
 
 def _at(d: date) -> datetime:
@@ -87,8 +93,8 @@ def test_due_date_in_year_without_data_is_provisional_art10(world, session, cloc
 def test_loading_the_year_recomputes_provisional_due_dates_art10(world, session, clock):
     card = _accepted(world, session, clock, date(2026, 12, 20))
     final = _accepted(world, session, clock, date(2026, 11, 23))
-    row, changed = deadlines.load_year(session, SCHEDULE_2027, loaded_by="bureau")
-    assert row.year == 2027 and changed == 1
+    row, plan = deadlines.load_year(session, SCHEDULE_2027, loaded_by="bureau")
+    assert row.year == 2027 and len(plan.changes) == 1
     session.refresh(card.application)
     assert (card.application.due_on, card.application.due_provisional) == (date(2027, 1, 6), False)
     assert final.application.due_on == date(2026, 12, 9)
@@ -142,3 +148,68 @@ def test_instant_issuance_has_no_pending_deadline_art10(world, session, clock):
                            service_mode=lifecycle.ServiceMode.INSTANT, id_verified=True)
     assert card.application.due_on == date(2026, 11, 23)
     assert card.id not in {r.card.id for r in deadlines.watch_list(session, soon=100)}
+
+
+def test_implausible_year_needs_confirmation_and_previews_the_due_dates_art10(world, session, clock):
+    """Art. 10, 25: a schedule far from any published year (only New Year's Day off, no adjusted
+    working day) is not applied without an explicit confirmation; the refusal previews the due dates
+    it would change, and nothing is written."""
+    running = _accepted(world, session, clock, date(2026, 9, 30))  # due 22 Oct 2026 on the package's 2026
+    assert running.application.due_on == date(2026, 10, 22)
+    with pytest.raises(ConfirmationRequired) as refused:
+        deadlines.load_year(session, IMPLAUSIBLE_2026, loaded_by="bureau")
+    assert "confirm" in refused.value.detail and len(refused.value.extra["warnings"]) == 2
+    change = {"application_id": running.application.id, "card_id": running.id, "accepted_on": "2026-09-30",
+              "due_on": "2026-10-22", "new_due_on": "2026-10-16", "provisional": False, "new_provisional": False}
+    assert refused.value.extra["changes"] == [change]
+    assert session.get(WorkdaySchedule, 2026) is None
+    session.refresh(running.application)
+    assert running.application.due_on == date(2026, 10, 22)
+
+    plan = deadlines.plan_year(session, IMPLAUSIBLE_2026)
+    assert plan.warnings == refused.value.extra["warnings"] and plan.changes_json() == [change]
+    row, done = deadlines.load_year(session, IMPLAUSIBLE_2026, loaded_by="bureau", confirm=True)
+    assert (row.year, done.changes_json()) == (2026, [change])
+    assert running.application.due_on == date(2026, 10, 16)
+
+
+def test_corrected_schedule_moves_running_due_dates_only_art10_25(world, session, clock):
+    """Art. 10, 25: a schedule loaded over the package's (a late change to the notice) moves the due
+    dates the agency still owes; a card already produced keeps the due date it was held to."""
+    running = _accepted(world, session, clock, date(2026, 9, 30))
+    clock.set(_at(date(2026, 9, 30)))
+    produced = world.card(CardStatus.PRODUCED)
+    assert produced.application.due_on == date(2026, 10, 22)
+    deadlines.load_year(session, IMPLAUSIBLE_2026, confirm=True)
+    assert running.application.due_on == date(2026, 10, 16)
+    session.refresh(produced.application)
+    assert produced.application.due_on == date(2026, 10, 22)
+
+
+def test_plausible_year_applies_without_confirmation_art10(world, session):
+    plan = deadlines.plan_year(session, SCHEDULE_2027)
+    assert plan.warnings == []
+    row, _ = deadlines.load_year(session, SCHEDULE_2027)
+    assert row.year == 2027
+
+
+def test_cli_load_of_an_implausible_year_asks_after_the_preview_art10(app, world, session, clock, tmp_path):
+    """Art. 10, 25: `flask calendar load` shows the warnings and the due dates it would move, and
+    loads only when confirmed (or with --yes)."""
+    import json
+
+    running = _accepted(world, session, clock, date(2026, 9, 30))
+    session.commit()
+    path = tmp_path / "2026.json"
+    path.write_text(json.dumps(IMPLAUSIBLE_2026))
+    runner = app.test_cli_runner()
+    refused = runner.invoke(args=["calendar", "load", str(path)], input="n\n")
+    assert refused.exit_code == 1 and "Not loaded" in refused.output
+    assert "2026-10-22 -> 2026-10-16" in refused.output and "adjusted working day" in refused.output
+    assert session.get(WorkdaySchedule, 2026) is None
+    done = runner.invoke(args=["calendar", "load", "--yes", str(path)])
+    assert done.exit_code == 0, done.output
+    assert "1 due dates recomputed" in done.output
+    session.expire_all()
+    assert session.get(WorkdaySchedule, 2026) is not None
+    assert running.application.due_on == date(2026, 10, 16)

@@ -22,6 +22,7 @@ from app.services.workdays import (
     YearSchedule,
     package_year_schedule,
     parse_year_schedule,
+    plausibility_warnings,
 )
 
 ISSUANCE = 12  # Art. 10, 25
@@ -310,3 +311,22 @@ def test_add_working_days_is_fast_art10():
         cal.add_working_days(start + timedelta(days=i % 1400), ISSUANCE)
         cal.working_days_between(start + timedelta(days=i % 1400), date(2027, 6, 1))
     assert time.perf_counter() - t0 < 2.0
+
+
+def test_every_published_year_is_plausible_art10():
+    """Art. 10, 25: each year of the State Council's notices 2004-2026 (as the package holds them)
+    passes the plausibility check the Bureau's loads go through."""
+    for year in range(2004, 2027):
+        assert plausibility_warnings(package_year_schedule(year)) == [], year
+
+
+def test_year_with_far_fewer_holidays_and_no_adjusted_workdays_is_implausible_art10():
+    """Art. 10, 25: a schedule with only New Year's Day off and no adjusted working day (调休上班) is
+    far from any year ever published (at least 16 weekday holidays and 5 adjusted working days in
+    each of 2004-2026): both are named, so that the Bureau confirms before it counts."""
+    warnings = plausibility_warnings(YearSchedule(2027, {date(2027, 1, 1)}, (), "typo"))
+    assert len(warnings) == 2
+    assert "1 holiday" in warnings[0] and "16" in warnings[0]
+    assert "no adjusted working day" in warnings[1]
+    only_no_workdays = parse_year_schedule({**SCHEDULE_2027, "workdays": []})
+    assert [w for w in plausibility_warnings(only_no_workdays) if "adjusted" in w]

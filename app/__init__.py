@@ -42,6 +42,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(app.config.get("MIGRATIONS_DIR", _root() / "migrations")))
     jwt.init_app(app)
     limiter.init_app(app)
+    _rate_limit_storage(app)
     api.init_app(app)
     api.register_converter(BoundedInt, lambda c: {"type": "integer", "format": "int64", "minimum": 0})
 
@@ -73,6 +74,16 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
         return resp
 
     return app
+
+
+def _rate_limit_storage(app: Flask) -> None:
+    """Say where rate limits are counted: ``memory://`` counts in each process alone, so with
+    several workers (gunicorn -w N) every limit is N times looser. RATELIMIT_STORAGE_URI=redis://…"""
+    uri = str(app.config.get("RATELIMIT_STORAGE_URI", "memory://"))
+    if uri.startswith("memory:") and not app.config.get("TESTING"):
+        logging.getLogger("app").warning(
+            "Rate limits are counted per process (RATELIMIT_STORAGE_URI=%s): with several workers each "
+            "counts alone. Set RATELIMIT_STORAGE_URI=redis://host:6379/0 to share them.", uri)
 
 
 def _root():

@@ -211,6 +211,11 @@ def change_info(
     if unknown or not changes:
         raise InvalidInput(f"Cannot change: {', '.join(sorted(unknown)) or 'nothing given'}.", field="changes")
     face = {k: v for k, v in changes.items() if k in FACE_FIELDS}
+    if "phone" in changes and actor.role is Role.RESIDENT and not phone_confirmed:
+        # Art. 19: only the holder uses the card, and sign-in codes go to this number: online, a new
+        # number counts only once a code sent to it came back (app.services.otp.confirm_phone_change).
+        raise ChannelNotAllowed("A new mobile number is confirmed with a one-time code sent to it "
+                                "(POST /api/me/phone).", article="Art. 19")
     if face and actor.channel is not Channel.OUTLET:
         raise ChannelNotAllowed("Data on the card face changes with a replacement card, taken at an outlet.",
                                 article="Art. 24(2)")
@@ -232,12 +237,7 @@ def change_info(
         if k in changes:
             setattr(person, k, changes[k])
     if "phone" in changes:
-        # Art. 19: only the holder uses the card, and sign-in codes go to this number. Online, a new
-        # number counts only once a code sent to it came back (app.services.otp.confirm_phone_change);
-        # on every channel the old number is told, so a change nobody asked for does not go unnoticed.
-        if actor.role is Role.RESIDENT and not phone_confirmed:
-            raise ChannelNotAllowed("A new mobile number is confirmed with a one-time code sent to it "
-                                    "(POST /api/me/phone).", article="Art. 19")
+        # On every channel the old number is told, so a change nobody asked for does not go unnoticed.
         old_phone = person.phone
         person.phone = check_phone(changes["phone"])
         person.phone_bidx = blind_index("phone", person.phone)

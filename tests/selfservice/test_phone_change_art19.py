@@ -23,10 +23,11 @@ def _phone(session, person_id: int) -> str:
 def test_resident_cannot_change_the_mobile_with_a_bearer_token_alone_art19(client, session, world, resident):
     card = world.card(CardStatus.ACTIVE)
     headers = resident(card.person)
-    body = problem(client.post(f"/api/persons/{card.person_id}/info-change", json={"phone": "13900001111"},
-                               headers=headers), 403)
+    body = problem(client.post(f"/api/persons/{card.person_id}/info-change",
+                               json={"phone": "13900001111", "occupation": "司机"}, headers=headers), 403)
     assert body["article"] == "Art. 19"
     assert _phone(session, card.person_id) == "13812345678"
+    assert session.get(Person, card.person_id).occupation == "工程师"  # nothing of the refused call
     # other contact data still changes online
     resp = client.post(f"/api/persons/{card.person_id}/info-change", json={"occupation": "教师"}, headers=headers)
     assert resp.status_code == 200, resp.get_data(as_text=True)

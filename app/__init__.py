@@ -46,6 +46,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     from app.api.common import JSONProvider
 
     app.json = JSONProvider(app)
+    _rate_limit_storage(app)
     api.init_app(app, spec_kwargs={"extra_plugins": [PolicyDoc(app)]})
     api.register_converter(BoundedInt, lambda c: {"type": "integer", "format": "int64", "minimum": 0})
 
@@ -103,6 +104,16 @@ def _logging() -> None:
     handler.addFilter(_RequestId())
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"))
     logger.addHandler(handler)
+
+
+def _rate_limit_storage(app: Flask) -> None:
+    """Say where rate limits are counted: ``memory://`` counts in each process alone, so with
+    several workers (gunicorn -w N) every limit is N times looser. RATELIMIT_STORAGE_URI=redis://…"""
+    uri = str(app.config.get("RATELIMIT_STORAGE_URI", "memory://"))
+    if uri.startswith("memory:") and not app.config.get("TESTING"):
+        logging.getLogger("app").warning(
+            "Rate limits are counted per process (RATELIMIT_STORAGE_URI=%s): with several workers each "
+            "counts alone. Set RATELIMIT_STORAGE_URI=redis://host:6379/0 to share them.", uri)
 
 
 def _root():

@@ -218,6 +218,27 @@ def feed_notices(csv_file: Path) -> None:
         raise SystemExit(1)
 
 
+staff_cli = AppGroup("staff", help="Staff accounts (Art. 16).")
+
+
+@staff_cli.command("deactivate")
+@click.argument("username")
+@click.option("--reason", required=True, help="Why (kept in the audit trail).")
+def staff_deactivate(username: str, reason: str) -> None:
+    """Deactivate a staff account and end its sessions at once (its tokens stop working now)."""
+    from app.models.enums import Channel, Role
+    from app.services import sessions
+    from app.services.actor import Actor
+
+    user = sessions.find_staff(db.session, username)
+    if user is None:
+        raise click.ClickException(f"No staff account {username!r}.")
+    sessions.deactivate_staff(db.session, Actor(role=Role.SYSTEM, channel=Channel.AGENCY), user.id,
+                              f"cli: {reason}")
+    db.session.commit()
+    click.echo(f"Deactivated {username}; its sessions have ended.")
+
+
 @lifecycle_cli.command("table")
 def lifecycle_table() -> None:
     """Print the state table and the channel table as Markdown."""
@@ -231,6 +252,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(feed_cli)
     app.cli.add_command(ecard_cli)
     app.cli.add_command(privacy_cli)
+    app.cli.add_command(staff_cli)
     from app.demo import demo_cli  # noqa: E402
     from app.services.otp import demo_sms_command; demo_cli.add_command(demo_sms_command)  # noqa: E702
 

@@ -54,6 +54,9 @@ class Config:
     JWT_DECODE_ALGORITHMS = ["HS256"]  # never "none", never an asymmetric alg with our HMAC secret
     JWT_ACCESS_TOKEN_EXPIRES = timedelta(minutes=_int("JWT_ACCESS_MINUTES", 15))
     JWT_REFRESH_TOKEN_EXPIRES = timedelta(hours=_int("JWT_REFRESH_HOURS", 8))
+    # A session's absolute end (app.services.sessions): however often its refresh token rotates,
+    # no token of one sign-in lives past this. A working day and a bit.
+    JWT_SESSION_MAX = timedelta(hours=_int("JWT_SESSION_MAX_HOURS", 12))
     JWT_TOKEN_LOCATION = ["headers"]
     PRIVACY_KEY_FILE = os.environ.get("SSC_PRIVACY_KEY_FILE")  # default: INSTANCE_DIR/privacy-keys.json
     ECARD_KEY_DIR = os.environ.get("SSC_ECARD_KEY_DIR")  # default: INSTANCE_DIR/ecard-keys
@@ -67,6 +70,11 @@ class Config:
     PIN_MAX_FAILURES = _int("SSC_PIN_MAX_FAILURES", 5)  # Art. 19
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
+    # Staff login (Art. 16): wrong passwords per account from any address, and every attempt per
+    # address, loosely enough for a bank
+    # branch whose tellers all sign in behind one NAT address at opening time.
+    RATELIMIT_LOGIN = os.environ.get("SSC_RATELIMIT_LOGIN", "60/minute;600/hour")
+    RATELIMIT_LOGIN_ACCOUNT = os.environ.get("SSC_RATELIMIT_LOGIN_ACCOUNT", "5/minute;20/hour")
     # Resident sign-in and PIN endpoints (Art. 19): per client address, and per document / per card.
     RATELIMIT_OTP_REQUEST = os.environ.get("SSC_RATELIMIT_OTP_REQUEST", "5/minute;30/hour")
     RATELIMIT_OTP_REQUEST_DOC = os.environ.get("SSC_RATELIMIT_OTP_REQUEST_DOC", "5/minute;10/hour;20/day")

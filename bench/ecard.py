@@ -92,10 +92,9 @@ from argon2 import PasswordHasher
 from app.services import hashing
 # PIN and password hashes are irrelevant here: cheap parameters keep the seeding short.
 hashing.configure(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-from flask_jwt_extended import create_access_token
 from sqlalchemy import select
 from app import create_app
-from app.auth.tokens import resident_claims
+from app.auth.tokens import issue_resident
 from app.extensions import db
 from app.demo import Seeder
 from app.models import Person
@@ -117,8 +116,8 @@ with app.app_context():
         except DomainError:
             refused += 1
             continue
-        tokens.append(create_access_token(identity=f"resident:{pid}", additional_claims=resident_claims(pid)))
-    db.session.rollback()
+        tokens.append(issue_resident(pid)["access_token"])  # a real sign-in session each
+    db.session.commit()
 with open(out, "w") as f:
     f.write("\n".join(tokens) + "\n")
 print(json.dumps({"seconds": round(seeded, 1), "holders": len(tokens), "no_token": refused}))

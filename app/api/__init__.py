@@ -20,9 +20,10 @@ def register_blueprints(api: Api) -> None:
         health,
         me,
         persons,
+        staff,
     )
 
-    for module in (auth, banks, persons, applications, cards, calendar, audit, agency, ecard, me, corrections):
+    for module in (auth, banks, persons, applications, cards, calendar, audit, agency, ecard, me, corrections, staff):
         api.register_blueprint(module.blp)
     api.register_blueprint(ecard.well_known)
     api.register_blueprint(health.blp)

@@ -6,7 +6,6 @@ import hmac
 import unicodedata
 
 from flask import current_app, g, request
-from flask_jwt_extended import get_jwt, get_jwt_identity, jwt_required
 from flask_limiter.util import get_remote_address
 from marshmallow import Schema, fields, validate
 from werkzeug.exceptions import Unauthorized
@@ -24,35 +23,43 @@ blp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Authentic
 
 @blp.route("/login", methods=["POST"])
 @allow(public=True)
-@limiter.limit("10/minute")
+@limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN"])
+@limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN_ACCOUNT"], key_func=lambda: per_account(),
+               deduct_when=lambda response: response.status_code == 401)  # wrong passwords only
 @blp.arguments(LoginIn)
 @blp.response(200, TokensOut)
 def login(body):
-    """Staff login with username and password (argon2id); returns short-lived access and refresh tokens."""
+    """Staff login with username and password (argon2id); returns short-lived access and refresh tokens.
+    Limited per account (wrong passwords, from any address) and per client address (loosely: a bank
+    branch signs in behind one NAT address)."""
     result = tokens.staff_login(body["username"], body["password"])
     if result is None:
         raise Unauthorized("Wrong username or password.")
+    commit()
     return result
 
 
 @blp.route("/refresh", methods=["POST"])
 @allow(*STAFF_ROLES, Role.RESIDENT, refresh=True)
-@jwt_required(refresh=True)
 @blp.response(200, TokensOut)
 def refresh():
-    """A new access token from a refresh token (the refresh token itself is revoked and replaced)."""
-    claims = {k: v for k, v in get_jwt().items() if k in ("role", "uid", "pid", "bank", "outlet", "agency")}
-    tokens.revoke_current()
+    """New tokens of the same session from its current refresh token, which is replaced. Claims come
+    from the account, not the old token; a deactivated or changed account, an ended session or a
+    session past its absolute end gets 401; a replaced refresh token presented again ends the session."""
+    result = tokens.rotate()
+    if result is None:
+        raise Unauthorized("This refresh token was already used.")
     commit()
-    return tokens.issue(get_jwt_identity(), claims)
+    return result
 
 
 @blp.route("/logout", methods=["POST"])
-@allow(*STAFF_ROLES, Role.RESIDENT)
+@allow(*STAFF_ROLES, Role.RESIDENT, any_token=True)
 @blp.response(204)
 def logout():
-    """Revoke the presented token on the server."""
-    tokens.revoke_current()
+    """End the session on the server: every access and refresh token of this sign-in stops working.
+    Send either the access or the refresh token."""
+    tokens.end_current()
     commit()
     return None
 
@@ -77,6 +84,13 @@ def per_document() -> str:
     # spelling of the same number is the same document
     doc = "".join(unicodedata.normalize("NFKC", str(body.get("doc_number", ""))).split()).upper()
     return _keyed("doc", f"{body.get('doc_type', '')}:{doc}") if doc else f"ip:{get_remote_address()}"
+
+
+def per_account() -> str:
+    """Staff login: the username, normalised as stored (case and width as typed are one account)."""
+    body = request.get_json(silent=True) or {}
+    name = unicodedata.normalize("NFKC", str(body.get("username", ""))).strip().casefold()
+    return _keyed("user", name) if name else f"ip:{get_remote_address()}"
 
 
 def per_card() -> str:
@@ -136,5 +150,6 @@ def resident_login(body):
     ``resident`` (identity ``resident:<id>``). Codes are single use; 5 wrong codes close the challenge."""
     person_id = otp.verify_code(db.session, _anonymous(), body["doc_type"], body["doc_number"], body["code"],
                                 otp.OtpSettings.from_app(), body.get("nationality"))
+    answer = tokens.issue_resident(person_id)
     commit()
-    return tokens.issue(f"resident:{person_id}", tokens.resident_claims(person_id))
+    return answer

@@ -10,7 +10,7 @@ from app.api.common import CACHEABLE, Blueprint
 from app.auth import allow
 from app.extensions import db
 from app.models.enums import Role
-from app.services.ecard import Issuer
+from app.services.ecard import Issuer, Revoked
 from app.services.errors import NotFound
 from ecard.keys import jwks_etag
 from ecard.qr import render_png, render_svg
@@ -48,7 +48,10 @@ def _issue(count: int = 1):
     # No session in use in this request (the usual case): the issuer borrows a pooled connection for
     # its one query instead of opening (and at teardown closing) an ORM session.
     source = db.session if db.session.registry.has() else db.engine
-    return issuer().issue(source, person_id, count=count, jti=claims.get("jti"))
+    sid = claims.get("sid")
+    if not isinstance(sid, str):  # every token the app mints has one (app.services.sessions)
+        raise Revoked("This token belongs to no session.")
+    return issuer().issue(source, person_id, count=count, sid=sid)
 
 
 # Hot path (bench/ecard.py): the request schema is ONE instance (webargs would build one per request

@@ -14,11 +14,11 @@ from sqlalchemy import select
 from app.api.common import Blueprint, commit
 from app.api.schemas import ApplicationOut, CardOut, EventOut, FieldStatusOut
 from app.auth import allow, current_actor
-from app.extensions import db
+from app.extensions import db, limiter
 from app.models import Card, CardEvent, Person
 from app.models.card import VALID_STATES
 from app.models.enums import CardStatus, Field, Role
-from app.services import lifecycle, selfservice
+from app.services import lifecycle, otp, selfservice
 from app.services.errors import NotFound
 
 blp = Blueprint("me", __name__, url_prefix="/api/me",
@@ -192,6 +192,58 @@ def my_access_log(query):
     through it the person who acted."""
     person = _me()
     return selfservice.access_log(db.session, person.id, limit=query["limit"])
+
+
+class PhoneChangeIn(Schema):
+    phone = fields.String(required=True, validate=validate.Length(min=1, max=24),
+                          metadata={"description": "the new mobile number; a one-time code is sent to it"})
+
+
+class PhoneCodeIn(Schema):
+    code = fields.String(required=True, load_only=True, validate=validate.Regexp(r"^[0-9]{6}$"))
+
+
+class PhoneCodeSentOut(Schema):
+    detail = fields.String()
+    expires_in = fields.Integer(metadata={"description": "seconds"})
+
+
+def _phone_limited(view):
+    """The code endpoints' limits (Art. 19): per address, and per holder (a stolen session cannot
+    text a number without end nor try codes without end)."""
+    from app.api.auth import _setting
+
+    per_holder = lambda: f"pid:{current_actor().person_id}"  # noqa: E731 (the policy ran first)
+    view = limiter.limit(_setting("RATELIMIT_OTP_REQUEST_DOC"), key_func=per_holder)(view)
+    return limiter.limit(_setting("RATELIMIT_OTP_REQUEST"))(view)
+
+
+@blp.route("/phone", methods=["POST"])
+@allow(Role.RESIDENT)
+@_phone_limited
+@blp.arguments(PhoneChangeIn)
+@blp.response(202, PhoneCodeSentOut)
+def request_phone_change(body):
+    """Register a new mobile number (Art. 19: only the holder uses the card, and sign-in codes go to
+    this number): a one-time code is sent to the NEW number; the number changes only when you send
+    it back to ``POST /api/me/phone/confirmation``. The old number is then told of the change."""
+    settings = otp.OtpSettings.from_app()
+    otp.request_phone_change(db.session, current_actor(), body["phone"], settings)
+    commit()
+    return {"detail": "A code has been sent to the new number. Send it back to confirm the change.",
+            "expires_in": int(settings.ttl.total_seconds())}
+
+
+@blp.route("/phone/confirmation", methods=["POST"])
+@allow(Role.RESIDENT)
+@_phone_limited
+@blp.arguments(PhoneCodeIn)
+@blp.response(200, MeOut)
+def confirm_phone_change(body):
+    """Confirm the new mobile number with the code sent to it (5 wrong codes close the request)."""
+    person = otp.confirm_phone_change(db.session, current_actor(), body["code"], otp.OtpSettings.from_app())
+    commit()
+    return person
 
 
 @blp.route("/corrections", methods=["POST"])

@@ -10,6 +10,7 @@ from flask_jwt_extended import decode_token, get_jwt, verify_jwt_in_request
 from flask_jwt_extended.exceptions import WrongTokenError
 from werkzeug.exceptions import Forbidden
 
+from app.auth.tokens import require_exp
 from app.models.enums import Channel, Role
 from app.services.actor import Actor
 
@@ -23,12 +24,15 @@ DEFAULT_CHANNEL = {
 }
 
 
-def allow(*roles: Role, public: bool = False, refresh: bool = False, cached: bool = False):
+def allow(*roles: Role, public: bool = False, refresh: bool = False, cached: bool = False,
+          any_token: bool = False):
     """Declare the roles allowed to call a view (or ``public=True``) and enforce it.
-    ``refresh=True``: the view takes a refresh token instead of an access token.
+    ``refresh=True``: the view takes a refresh token instead of an access token;
+    ``any_token=True``: either (logout).
     ``cached=True``: hot paths (e-card issuance) verify an access token's signature once and
-    then reuse it until it expires; the VIEW must then check revocation itself (see
-    ``app.services.ecard``, which does it in its one query)."""
+    then reuse it until it expires; the VIEW must then check that the token's session is still open
+    itself (see ``app.services.ecard``, which does it in its one query: no cache between a logout and
+    its effect). The absolute end of the session needs no check there: no token outlives it."""
     if not roles and not public:
         raise ValueError("declare at least one role, or public=True")
 
@@ -38,7 +42,7 @@ def allow(*roles: Role, public: bool = False, refresh: bool = False, cached: boo
             if cached:
                 _cached_access_claims()
             elif not public:
-                verify_jwt_in_request(refresh=refresh)
+                verify_jwt_in_request(refresh=refresh, verify_type=not any_token)
             if not public:
                 role = get_jwt().get("role")
                 if role not in roles:
@@ -65,6 +69,7 @@ def _cached_access_claims() -> dict:
     claims = _verified.get(raw)
     if claims is None or claims["exp"] <= time.time():
         claims = decode_token(raw)  # signature, algorithm, expiry
+        require_exp(claims)
         if claims.get("type") != "access":
             raise WrongTokenError("Only access tokens are allowed")
         if len(_verified) >= _VERIFIED_MAX:

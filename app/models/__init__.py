@@ -8,10 +8,10 @@ from app.models.org import Agency, Bank, Outlet
 from app.models.person import FieldStatus, Person, SharedRecord
 from app.models.selfservice import CorrectionRequest, CorrectionStatus, OtpChallenge, SmsMessage
 from app.models.sequence import Counter, next_value
-from app.models.staff import RevokedToken, StaffUser
+from app.models.staff import AuthSession, StaffUser
 
 __all__ = [
     "Agency", "AuditEntry", "AuditHead", "Bank", "Base", "Card", "Counter", "next_value", "CardApplication", "CardEvent", "FieldStatus", "Outlet",
-    "Person", "RevokedToken", "SettlementAccount", "SharedRecord", "StaffUser", "WorkdaySchedule",
+    "AuthSession", "Person", "SettlementAccount", "SharedRecord", "StaffUser", "WorkdaySchedule",
     "utcnow", "CorrectionRequest", "CorrectionStatus", "OtpChallenge", "SmsMessage",
 ]

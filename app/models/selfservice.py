@@ -31,6 +31,11 @@ class OtpOutcome(StrEnum):
     SUPERSEDED = "superseded"  # a newer code was requested for the same document
 
 
+class OtpPurpose(StrEnum):
+    SIGN_IN = "sign_in"  # sent to the registered mobile
+    PHONE_CHANGE = "phone_change"  # sent to the NEW mobile, to confirm it is the holder's (Art. 19)
+
+
 class OtpChallenge(Base):
     __tablename__ = "otp_challenges"
 
@@ -45,6 +50,9 @@ class OtpChallenge(Base):
     expires_at: Mapped[datetime]
     closed_at: Mapped[datetime | None]
     outcome: Mapped[OtpOutcome | None] = mapped_column(enum_column(OtpOutcome))
+    purpose: Mapped[OtpPurpose] = mapped_column(enum_column(OtpPurpose), default=OtpPurpose.SIGN_IN,
+                                                server_default=OtpPurpose.SIGN_IN.value)
+    new_phone: Mapped[str | None] = mapped_column(EncryptedText("otp.new_phone"))  # PHONE_CHANGE: the number
 
 
 class SmsMessage(Base):

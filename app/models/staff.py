@@ -1,4 +1,4 @@
-"""Staff users and their organisation scope; revoked tokens (server-side logout)."""
+"""Staff users and their organisation scope; sign-in sessions (server-side logout, Art. 16, 19)."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -24,9 +24,20 @@ class StaffUser(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class RevokedToken(Base):
-    """JWT ids revoked at logout; checked on every request (flask-jwt-extended blocklist)."""
+class AuthSession(Base):
+    """One sign-in: the family of every access and refresh token minted from one login (claim ``sid``).
 
-    __tablename__ = "revoked_tokens"
-    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
-    expires_at: Mapped[datetime]
+    Checked on every request (``app.services.sessions``): a token is good only while its session is
+    open, before its absolute end, and (staff) while the account is active with the role and
+    organisation the token names. Logout, from either token, ends the session; a refresh rotates
+    ``refresh_jti``, so an older refresh token presented again (a stolen copy) ends it too."""
+
+    __tablename__ = "auth_sessions"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # random, the tokens' ``sid``
+    staff_user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    person_id: Mapped[int | None] = mapped_column(index=True)  # a resident's (no FK: persons are never deleted)
+    refresh_jti: Mapped[str | None] = mapped_column(String(64))  # the one refresh token that may be used
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]  # absolute end: no refresh goes past it
+    ended_at: Mapped[datetime | None]
+    ended_reason: Mapped[str | None] = mapped_column(String(32))  # logout | refresh_reuse | deactivated | …

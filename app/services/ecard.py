@@ -7,7 +7,7 @@ card is replaced (Art. 28) — with settlement marked suspended while a loss is 
 A holder whose cards are cancelled, or who never received a card, gets no token (Art. 26).
 
 Issuance is hot (every resident's phone asks about once a minute), so the profile is one Core
-query (which also tells whether the caller's access token was revoked), and issuance is counted
+query (which also tells whether the caller's sign-in session is still open), and issuance is counted
 in memory and written in batches rather than with a commit per token.
 """
 from __future__ import annotations
@@ -34,7 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased, scoped_session
 
-from app.models import Card, FieldStatus, Person, RevokedToken, SettlementAccount
+from app.models import AuthSession, Card, FieldStatus, Person, SettlementAccount
 from app.models.card import PENDING_STATES, VALID_STATES
 from app.models.enums import AccountStatus, CardKind, Field
 from app.models.enums import CardStatus as S
@@ -53,12 +53,15 @@ class NoToken(DomainError):
 
 
 class Revoked(DomainError):
-    status, type, title = 401, "token-revoked", "Token revoked"
+    status, type, title = 401, "token-revoked", "Session ended"
+
+
+_ENDED = "This session has ended (logout, account change or its time limit). Log in again."
 
 
 def _const(value) -> ColumnElement:
     """A constant of OUR code (enum values, bits) rendered into the SQL text, not bound per execution:
-    a statement whose only parameters are ``person_id`` and ``jti`` costs less at every issuance."""
+    a statement whose only parameters are ``person_id`` and ``sid`` costs less at every issuance."""
     text_ = str(value.value if hasattr(value, "value") else value)
     if not re.fullmatch(r"[a-z_0-9]+", text_):
         raise ValueError(f"not a safe SQL constant: {text_!r}")
@@ -69,7 +72,9 @@ def _const(value) -> ColumnElement:
 def _profile_statement():
     """The profile query, built ONCE: building it costs several times more than running it, and the
     same object keeps SQLAlchemy's cache key memoised, so every issuance reuses the compiled SQL.
-    Its only bound parameters are ``person_id`` and ``jti`` (NULL matches no revoked token)."""
+    Its only bound parameters are ``person_id`` and ``sid``: the access token's session, which must
+    be open (not ended by logout or otherwise; app.services.sessions). Its absolute end needs no
+    test here: no token outlives it, and the token's expiry is checked before this query."""
     other = aliased(Card)
     order = case((other.status.in_([_const(v) for v in VALID_STATES]), _const(0)),
                  (other.status.in_([_const(v) for v in PENDING_STATES]), _const(1)), else_=_const(2))
@@ -80,7 +85,8 @@ def _profile_statement():
     bits = case(*((FieldStatus.field == _const(f), _const(b)) for f, b in FIELD_BITS.items()), else_=_const(0))
     locked = (select(func.coalesce(func.sum(bits), _const(0)))
               .where(FieldStatus.person_id == Person.id, FieldStatus.locked.is_(True)).scalar_subquery())
-    revoked = exists().where(RevokedToken.jti == bindparam("jti", type_=RevokedToken.jti.type))
+    revoked = ~exists().where(AuthSession.id == bindparam("sid", type_=AuthSession.id.type),
+                              AuthSession.person_id == Person.id, AuthSession.ended_at.is_(None))
     ever_issued = exists().where(other.person_id == Person.id, other.received_on.is_not(None))
     return (
         select(Card.id, Card.status, Card.kind, Person.name, Person.ssn, suspended.label("suspended"),
@@ -89,9 +95,9 @@ def _profile_statement():
     )
 
 
-def _profile_query(person_id: int, jti: str | None):
+def _profile_query(person_id: int, sid: str | None):
     """(statement, parameters) of the one query behind a token."""
-    return _profile_statement(), {"person_id": person_id, "jti": jti}
+    return _profile_statement(), {"person_id": person_id, "sid": sid}
 
 
 class _Row(NamedTuple):
@@ -119,14 +125,14 @@ class _CompiledProfile:
         stmt = _profile_statement()
         compiled = stmt.compile(dialect=dialect)
         self.sql = str(compiled)
-        self.constants = {k: v for k, v in compiled.params.items() if k not in ("person_id", "jti")}
+        self.constants = {k: v for k, v in compiled.params.items() if k not in ("person_id", "sid")}
         self.order = compiled.positiontup if compiled.positional else None
         self.processors = [c.type.dialect_impl(dialect).result_processor(dialect, None)
                            for c in stmt.selected_columns]
         assert list(_Row._fields) == [c.key for c in stmt.selected_columns]
 
-    def run(self, dbapi_connection, person_id: int, jti: str | None) -> _Row | None:
-        params = {**self.constants, "person_id": person_id, "jti": jti}
+    def run(self, dbapi_connection, person_id: int, sid: str | None) -> _Row | None:
+        params = {**self.constants, "person_id": person_id, "sid": sid}
         if self.order is not None:
             params = tuple(params[k] for k in self.order)
         cursor = dbapi_connection.cursor()
@@ -143,7 +149,7 @@ class _CompiledProfile:
 _compiled: dict[object, _CompiledProfile] = {}
 
 
-def _fetch_profile(db: Session | Engine, person_id: int, jti: str | None) -> _Row | None:
+def _fetch_profile(db: Session | Engine, person_id: int, sid: str | None) -> _Row | None:
     """The profile row. A session with a transaction under way (a CLI, a test, a request that
     wrote) is read through its own connection, so it sees its own changes; otherwise (the usual
     request: the view passes the engine while no session is in use) a pooled connection is
@@ -161,7 +167,7 @@ def _fetch_profile(db: Session | Engine, person_id: int, jti: str | None) -> _Ro
         profile = _compiled.get(dialect)
         if profile is None:
             profile = _compiled[dialect] = _CompiledProfile(dialect)
-        return profile.run(dbapi_connection, person_id, jti)
+        return profile.run(dbapi_connection, person_id, sid)
     finally:
         if borrowed is not None:
             borrowed.close()  # back to the pool, which rolls the read transaction back
@@ -239,19 +245,21 @@ class Issuer:
         self.store, self.secret, self.lifetime, self.horizon = store, secret, lifetime, horizon
         self.counter = IssuanceCounter()
 
-    def claims(self, session: Session | Engine, person_id: int, jti: str | None = None) -> Claims:
+    def claims(self, session: Session | Engine, person_id: int, sid: str | None = None) -> Claims:
         """What a token for this holder says now. ``session``: a Session (its transaction is
-        read when one is under way) or an Engine (a pooled connection is borrowed)."""
-        row = _fetch_profile(session, person_id, jti)
+        read when one is under way) or an Engine (a pooled connection is borrowed). ``sid``: the
+        caller's sign-in session (None: not asked through a token, e.g. the CLI)."""
+        row = _fetch_profile(session, person_id, sid)
         if row is None:
-            # Revocation first: a logged-out token learns nothing about the holder's cards.
-            if jti and _found(session, select(RevokedToken.jti).where(RevokedToken.jti == jti)):
-                raise Revoked("This token was revoked at logout.")
+            # The session first: a logged-out token learns nothing about the holder's cards.
+            if sid is not None and not _found(session, select(AuthSession.id).where(
+                    AuthSession.id == sid, AuthSession.person_id == person_id, AuthSession.ended_at.is_(None))):
+                raise Revoked(_ENDED)
             if not _found(session, select(Person.id).where(Person.id == person_id)):
                 raise NotFound(f"No cardholder {person_id}.")
             raise NoToken("You have no card yet: the electronic card follows the physical one.", article="Art. 35")
-        if row.revoked:
-            raise Revoked("This token was revoked at logout.")
+        if row.revoked and sid is not None:
+            raise Revoked(_ENDED)
         status = token_status(S(row.status), CardKind(row.kind))
         if status is None or not row.ever_issued:
             raise NoToken(
@@ -262,13 +270,13 @@ class Issuer:
                       status=status, settlement_suspended=bool(row.suspended),
                       locked_fields=AppField(int(row.locked)), lifetime=self.lifetime)
 
-    def issue(self, session: Session | Engine, person_id: int, *, count: int = 1, jti: str | None = None,
+    def issue(self, session: Session | Engine, person_id: int, *, count: int = 1, sid: str | None = None,
               now: float | None = None) -> list[Issued]:
         """``count`` consecutive tokens: the first valid now, each next one from the previous one's
         expiry, never further ahead than the horizon (a phone without signal, at most 10 minutes)."""
         if not 1 <= count or count * self.lifetime > self.horizon:
             raise NoToken(f"At most {self.horizon // self.lifetime} tokens ahead.", article="Art. 35")
-        claims = self.claims(session, person_id, jti)
+        claims = self.claims(session, person_id, sid)
         now = int(time.time() if now is None else now)
         signer = self.store.current_signer(now)
         out = []

@@ -134,7 +134,8 @@ def check_document(doc_type: str, number: str, nationality: str | None):
         raise InvalidInput(e.message, article="Art. 11", field=_DOCUMENT_FIELDS.get(e.field, e.field)) from None
 
 
-def _phone(value: str | None) -> str | None:
+def check_phone(value: str | None) -> str | None:
+    """A mobile number in its one stored form, or InvalidInput."""
     if value is None:
         return None
     try:
@@ -174,7 +175,7 @@ def register(session: Session, actor: Actor, a: Applicant, platform: SharingPlat
     platform = platform or LocalSharingPlatform(session)
     shared = platform.lookup(doc.type, doc.number) or SharedData()
     values = {k: getattr(a, k) or getattr(shared, k, None) for k in ("name", "ethnicity", "address", "photo")}
-    values.update(phone=_phone(a.phone), occupation=a.occupation)
+    values.update(phone=check_phone(a.phone), occupation=a.occupation)
     missing = [f for f in REQUIRED_FROM_APPLICANT if not values.get(f)]
     if missing:
         raise InvalidInput(f"Missing: {', '.join(missing)} (not held valid by the government platform).",
@@ -199,6 +200,7 @@ def register(session: Session, actor: Actor, a: Applicant, platform: SharingPlat
 
 def change_info(
     session: Session, actor: Actor, person_id: int, changes: dict, *, id_verified: bool = False,
+    phone_confirmed: bool = False,
 ) -> tuple[Person, object | None]:
     """Change personal information (Art. 6). Contact data (phone, address, occupation) changes in
     place. A lawful change of data on the card face (name, ID number, ethnicity, photo) keeps the
@@ -213,6 +215,11 @@ def change_info(
     if unknown or not changes:
         raise InvalidInput(f"Cannot change: {', '.join(sorted(unknown)) or 'nothing given'}.", field="changes")
     face = {k: v for k, v in changes.items() if k in FACE_FIELDS}
+    if "phone" in changes and actor.role is Role.RESIDENT and not phone_confirmed:
+        # Art. 19: only the holder uses the card, and sign-in codes go to this number: online, a new
+        # number counts only once a code sent to it came back (app.services.otp.confirm_phone_change).
+        raise ChannelNotAllowed("A new mobile number is confirmed with a one-time code sent to it "
+                                "(POST /api/me/phone).", article="Art. 19")
     if face and actor.channel is not Channel.OUTLET:
         raise ChannelNotAllowed("Data on the card face changes with a replacement card, taken at an outlet.",
                                 article="Art. 24(2)")
@@ -234,8 +241,14 @@ def change_info(
         if k in changes:
             setattr(person, k, changes[k])
     if "phone" in changes:
-        person.phone = _phone(changes["phone"])
+        # On every channel the old number is told, so a change nobody asked for does not go unnoticed.
+        old_phone = person.phone
+        person.phone = check_phone(changes["phone"])
         person.phone_bidx = blind_index("phone", person.phone)
+        if old_phone and old_phone != person.phone:
+            from app.services import otp
+
+            otp.tell_old_number(session, old_phone, person.phone)
     person.updated_at = clock.now()
     lifecycle.record_event(session, actor, Op.CHANGE_INFO, person_id=person.id, card=held, article="Art. 6, 24(2)",
                      source=held.status if held else None,  # the card's state does not change here

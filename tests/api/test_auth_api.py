@@ -7,9 +7,10 @@ from datetime import timedelta
 
 import jwt as pyjwt
 from flask_jwt_extended import create_access_token, decode_token
+from sqlalchemy import func, select
 
-from app.models import RevokedToken
-from tests.api.conftest import assert_problem, bearer, count
+from app.models import AuthSession
+from tests.api.conftest import assert_problem, bearer, committed_scalar
 
 PROBE = "/api/cards/"  # any guarded GET a bank teller may call
 
@@ -60,7 +61,8 @@ def test_logout_revokes_the_token(client, world, login, db):
     assert client.get("/api/calendar/years", headers=h).status_code == 200
     resp = client.post("/api/auth/logout", headers=h)
     assert resp.status_code == 204, resp.get_data(as_text=True)
-    assert count(db, RevokedToken) == 1  # committed
+    assert committed_scalar(db, select(func.count()).select_from(AuthSession)
+                            .where(AuthSession.ended_reason == "logout")) == 1  # committed
     body = assert_problem(client.get("/api/calendar/years", headers=h), 401)
     assert body["type"].endswith("/token-revoked")
     assert_problem(client.post("/api/auth/logout", headers=h), 401)
@@ -90,9 +92,10 @@ def test_refresh_gives_a_new_access_token(client, world, login):
     for k in ("sub", "role", "uid", "bank", "outlet"):
         assert new_claims[k] == old_claims[k], k
     assert client.get(PROBE, headers=bearer(fresh["access_token"])).status_code == 200
-    # The used refresh token is revoked and replaced; the new one works once.
-    assert_problem(client.post("/api/auth/refresh", headers=bearer(tokens["refresh_token"])), 401)
+    # The used refresh token is replaced: the new one works (once); the old one is refused (and, a
+    # copy in other hands, ends the session: test_a_replaced_refresh_token_presented_again_…).
     assert client.post("/api/auth/refresh", headers=bearer(fresh["refresh_token"])).status_code == 200
+    assert_problem(client.post("/api/auth/refresh", headers=bearer(tokens["refresh_token"])), 401)
 
 
 def test_access_token_is_not_a_refresh_token(client, world, login):
@@ -157,3 +160,154 @@ def test_tampered_payload_is_401(client, world, login):
     assert_problem(client.get("/api/calendar/years", headers=bearer(tampered)), 401)
     # A teller with a genuine token is refused there by role (403), not let in.
     assert_problem(client.get("/api/calendar/years", headers=bearer(real)), 403)
+
+
+# ---------------------------------------------------------------- sessions end (Art. 16, 19)
+
+
+def _deactivate(client, world, login, name: str):
+    bureau = bearer(login("bureau", "bureau-pw")["access_token"])
+    return client.post(f"/api/staff/{world.staff[name].id}/deactivation", headers=bureau,
+                       json={"reason": "left the bank"})
+
+
+def test_deactivated_staff_tokens_stop_at_once_art16(client, world, login, db):
+    world.session.commit()
+    tokens = login("teller", "teller-pw")
+    assert client.get(PROBE, headers=bearer(tokens["access_token"])).status_code == 200
+    resp = _deactivate(client, world, login, "teller")
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    assert resp.get_json()["active"] is False
+    # the access token dies at its next request, not when it expires; the refresh token mints nothing
+    assert assert_problem(client.get(PROBE, headers=bearer(tokens["access_token"])), 401)["type"].endswith(
+        "/token-revoked")
+    assert_problem(client.post("/api/auth/refresh", headers=bearer(tokens["refresh_token"])), 401)
+    assert_problem(client.post("/api/auth/login", json={"username": "teller", "password": "teller-pw"}), 401)
+    assert committed_scalar(db, select(func.count()).select_from(AuthSession).where(
+        AuthSession.staff_user_id == world.staff["teller"].id, AuthSession.ended_reason == "deactivated")) == 1
+    from app.models import AuditEntry
+
+    assert committed_scalar(db, select(func.count()).select_from(AuditEntry)
+                            .where(AuditEntry.action == "staff.deactivate")) == 1
+
+
+def test_account_deactivated_directly_in_the_database_is_refused_on_refresh_and_requests_art16(
+        client, world, login, db):
+    """Not only the deactivation call: every request and every refresh re-reads the account."""
+    world.session.commit()
+    tokens = login("teller", "teller-pw")
+    world.staff["teller"].active = False
+    world.session.commit()
+    assert_problem(client.get(PROBE, headers=bearer(tokens["access_token"])), 401)
+    assert_problem(client.post("/api/auth/refresh", headers=bearer(tokens["refresh_token"])), 401)
+
+
+def test_changed_role_or_organisation_ends_the_token_art16(client, world, login):
+    world.session.commit()
+    tokens = login("teller", "teller-pw")
+    world.staff["teller"].outlet_id = world.outlets[1].id  # moved to another outlet
+    world.session.commit()
+    assert_problem(client.get(PROBE, headers=bearer(tokens["access_token"])), 401)
+    assert_problem(client.post("/api/auth/refresh", headers=bearer(tokens["refresh_token"])), 401)
+    # signing in again gives the account's organisation
+    fresh = login("teller", "teller-pw")
+    assert decode_token(fresh["access_token"])["outlet"] == world.outlets[1].id
+
+
+def test_refresh_takes_claims_from_the_account_art16(client, world, login, db):
+    world.session.commit()
+    tokens = login("clerk", "clerk-pw")
+    row = db.session.get(AuthSession, decode_token(tokens["refresh_token"])["sid"])
+    assert row.staff_user_id == world.staff["clerk"].id
+    fresh = client.post("/api/auth/refresh", headers=bearer(tokens["refresh_token"])).get_json()
+    claims = decode_token(fresh["access_token"])
+    assert claims["sid"] == row.id and claims["agency"] == world.staff["clerk"].agency_id
+
+
+def test_staff_deactivation_cli_ends_sessions_art16(app, client, world, login):
+    world.session.commit()
+    tokens = login("clerk", "clerk-pw")
+    result = app.test_cli_runner().invoke(args=["staff", "deactivate", "clerk", "--reason", "retired"])
+    assert result.exit_code == 0, result.output
+    assert_problem(client.get("/api/calendar/years", headers=bearer(tokens["access_token"])), 401)
+    assert_problem(client.post("/api/auth/refresh", headers=bearer(tokens["refresh_token"])), 401)
+    assert app.test_cli_runner().invoke(args=["staff", "deactivate", "ghost", "--reason", "x"]).exit_code != 0
+
+
+def test_staff_cannot_deactivate_themselves_nor_non_bureau_anyone(client, world, login):
+    world.session.commit()
+    bureau = bearer(login("bureau", "bureau-pw")["access_token"])
+    assert_problem(client.post(f"/api/staff/{world.staff['bureau'].id}/deactivation", headers=bureau,
+                               json={"reason": "oops"}), 409)
+    clerk = bearer(login("clerk", "clerk-pw")["access_token"])
+    assert_problem(client.post(f"/api/staff/{world.staff['teller'].id}/deactivation", headers=clerk,
+                               json={"reason": "nope"}), 403)
+    assert_problem(client.post("/api/staff/999999/deactivation", headers=bureau, json={"reason": "gone"}), 404)
+
+
+def test_session_has_an_absolute_end_that_rotation_does_not_extend_art16(app, client, world, login, clock,
+                                                                          monkeypatch):
+    world.session.commit()
+    monkeypatch.setitem(app.config, "JWT_SESSION_MAX", timedelta(minutes=10))
+    tokens = login("teller", "teller-pw")
+    for name in ("access_token", "refresh_token"):
+        c = decode_token(tokens[name])
+        assert c["exp"] - c["iat"] <= 600, name  # no token outlives its session
+    fresh = client.post("/api/auth/refresh", headers=bearer(tokens["refresh_token"])).get_json()
+    assert decode_token(fresh["refresh_token"])["exp"] <= decode_token(tokens["refresh_token"])["exp"]
+    clock.advance(minutes=11)
+    assert_problem(client.post("/api/auth/refresh", headers=bearer(fresh["refresh_token"])), 401)
+    assert_problem(client.get(PROBE, headers=bearer(fresh["access_token"])), 401)
+
+
+def test_token_without_exp_is_invalid(app, client, world, login):
+    world.session.commit()
+    claims = decode_token(login("teller", "teller-pw")["access_token"])
+    extra = {k: claims[k] for k in ("role", "uid", "bank", "outlet", "agency", "sid")}
+    forever = create_access_token(identity=claims["sub"], additional_claims=extra, expires_delta=False)
+    assert "exp" not in _payload(forever)
+    body = assert_problem(client.get(PROBE, headers=bearer(forever)), 401)
+    assert body["type"].endswith("/invalid-token")
+
+
+def test_decode_errors_give_one_generic_invalid_token_answer(client, world, login):
+    world.session.commit()
+    real = login("teller", "teller-pw")["access_token"]
+    header, payload, signature = real.split(".")
+    answers = set()
+    for bad in ("not.a.jwt", "a.b", f"{header}.{payload}.{signature[:-4]}AAAA", f"{header}.{payload[:-2]}.{signature}",
+                "eyJhbGciOiJIUzI1NiJ9.e30.", real + "x"):
+        body = assert_problem(client.get(PROBE, headers=bearer(bad)), 401)
+        answers.add((body["type"], body["title"], body.get("detail")))
+    assert len(answers) == 1, answers
+    assert answers.pop()[0].endswith("/invalid-token")
+
+
+def test_logout_with_the_access_token_ends_the_refresh_token_too_art16(client, world, login):
+    world.session.commit()
+    tokens = login("clerk", "clerk-pw")
+    assert client.post("/api/auth/logout", headers=bearer(tokens["access_token"])).status_code == 204
+    assert_problem(client.post("/api/auth/refresh", headers=bearer(tokens["refresh_token"])), 401)
+
+
+def test_logout_with_the_refresh_token_ends_the_access_token_art16(client, world, login):
+    world.session.commit()
+    tokens = login("clerk", "clerk-pw")
+    fresh = client.post("/api/auth/refresh", headers=bearer(tokens["refresh_token"])).get_json()
+    assert client.post("/api/auth/logout", headers=bearer(fresh["refresh_token"])).status_code == 204
+    # every token of the family, the rotated-away access token included
+    for t in (tokens["access_token"], fresh["access_token"]):
+        assert_problem(client.get("/api/calendar/years", headers=bearer(t)), 401)
+    assert_problem(client.post("/api/auth/refresh", headers=bearer(fresh["refresh_token"])), 401)
+    # another session of the same account is not touched
+    other = login("clerk", "clerk-pw")
+    assert client.get("/api/calendar/years", headers=bearer(other["access_token"])).status_code == 200
+
+
+def test_a_replaced_refresh_token_presented_again_ends_the_session_art16(client, world, login):
+    world.session.commit()
+    tokens = login("clerk", "clerk-pw")
+    fresh = client.post("/api/auth/refresh", headers=bearer(tokens["refresh_token"])).get_json()
+    assert_problem(client.post("/api/auth/refresh", headers=bearer(tokens["refresh_token"])), 401)  # a copy
+    assert_problem(client.get("/api/calendar/years", headers=bearer(fresh["access_token"])), 401)
+    assert_problem(client.post("/api/auth/refresh", headers=bearer(fresh["refresh_token"])), 401)

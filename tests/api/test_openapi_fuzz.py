@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
-from flask_jwt_extended import create_access_token
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
@@ -14,17 +13,15 @@ from schemathesis.specs.openapi.checks import content_type_conformance, response
 from app.auth import PUBLIC
 from app.auth.tokens import resident_claims, staff_claims
 from app.models.enums import CardStatus, Role
+from tests.tokens import mint
 
 
 @pytest.fixture
 def api_schema(app, db, world):
     card = world.card(CardStatus.ACTIVE)
     db.session.commit()
-    with app.app_context():
-        tokens = {str(u.role): create_access_token(f"staff:{u.id}", additional_claims=staff_claims(u))
-                  for u in world.staff.values()}
-        tokens[str(Role.RESIDENT)] = create_access_token(
-            f"resident:{card.person_id}", additional_claims=resident_claims(card.person_id))
+    tokens = {str(u.role): mint(f"staff:{u.id}", staff_claims(u)) for u in world.staff.values()}
+    tokens[str(Role.RESIDENT)] = mint(f"resident:{card.person_id}", resident_claims(card.person_id))
     app.config["FUZZ_TOKENS"] = tokens
     return schemathesis.openapi.from_wsgi("/api/openapi.json", app)
 
@@ -38,8 +35,7 @@ def _headers(app, case) -> dict:
         return {}
     role = sorted(str(r) for r in policy)[0]
     if endpoint == "auth.logout":  # logging out revokes the token: use one of its own
-        with app.app_context():
-            return {"Authorization": "Bearer " + create_access_token("fuzz", additional_claims={"role": role})}
+        return {"Authorization": "Bearer " + mint("fuzz", {"role": role})}
     return {"Authorization": f"Bearer {app.config['FUZZ_TOKENS'][role]}"}
 
 

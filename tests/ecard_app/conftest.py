@@ -47,14 +47,11 @@ def verifier(client, **kwargs) -> Verifier:
 @pytest.fixture
 def resident(app):
     """``resident(person_id)`` → Authorization headers of that resident (as the app makes them)."""
-    from flask_jwt_extended import create_access_token
-
     from app.auth.tokens import resident_claims
+    from tests.tokens import mint
 
     def _resident(person_id: int) -> dict:
-        with app.app_context():
-            return bearer(create_access_token(identity=f"resident:{person_id}",
-                                              additional_claims=resident_claims(person_id)))
+        return bearer(mint(f"resident:{person_id}", resident_claims(person_id)))
 
     return _resident
 

@@ -97,13 +97,11 @@ def test_staff_get_403_and_anonymous_401(client, world, staff, issue):
 
 
 def test_a_refresh_token_is_not_an_access_token(app, client, world, issue):
-    from flask_jwt_extended import create_refresh_token
-
     from app.auth.tokens import resident_claims
+    from tests.tokens import mint
 
     card = world.card(CardStatus.ACTIVE)
-    refresh = create_refresh_token(identity=f"resident:{card.person_id}",
-                                   additional_claims=resident_claims(card.person_id))
+    refresh = mint(f"resident:{card.person_id}", resident_claims(card.person_id), refresh=True)
     assert_problem(issue(card.person_id, headers={"Authorization": f"Bearer {refresh}"}), 401)
 
 
@@ -127,15 +125,12 @@ def test_logged_out_token_is_refused_although_its_verification_was_cached(client
 def test_expired_access_token_is_refused_even_when_cached(app, client, world, issue, monkeypatch):
     from datetime import timedelta
 
-    from flask_jwt_extended import create_access_token
-
     from app.auth import policy
     from app.auth.tokens import resident_claims
+    from tests.tokens import mint
 
     card = world.card(CardStatus.ACTIVE)
-    token = create_access_token(identity=f"resident:{card.person_id}",
-                                additional_claims=resident_claims(card.person_id),
-                                expires_delta=timedelta(seconds=30))
+    token = mint(f"resident:{card.person_id}", resident_claims(card.person_id), expires_delta=timedelta(seconds=30))
     headers = {"Authorization": f"Bearer {token}"}
     assert issue(card.person_id, headers=headers).status_code == 200
     assert token in policy._verified
@@ -190,31 +185,32 @@ def test_the_one_profile_query_is_answered_from_indexes(db, world):
     world.session.commit()
     dialect = db.engine.dialect
     compiled = _profile_statement().compile(dialect=dialect)
-    params = {**compiled.params, "person_id": card.person_id, "jti": "some-jti"}
+    params = {**compiled.params, "person_id": card.person_id, "sid": "some-sid"}
     with db.engine.connect() as connection:
         cursor = connection.connection.dbapi_connection.cursor()
         if dialect.name == "sqlite":
             cursor.execute("EXPLAIN QUERY PLAN " + str(compiled), tuple(params[k] for k in compiled.positiontup))
             plan = [row[3] for row in cursor.fetchall()]
             assert not [step for step in plan if step.startswith("SCAN")], plan
-            for table in ("persons", "cards", "settlement_accounts", "field_statuses", "revoked_tokens"):
+            for table in ("persons", "cards", "settlement_accounts", "field_statuses", "auth_sessions"):
                 assert any(step.startswith("SEARCH") and table in step for step in plan), (table, plan)
         else:  # tables this small are scanned by choice: show that an index path exists for each
             cursor.execute("SET LOCAL enable_seqscan = off")
             cursor.execute("EXPLAIN " + str(compiled), params)
             plan = "\n".join(row[0] for row in cursor.fetchall())
             assert "Seq Scan" not in plan, plan
-            for table in ("persons", "cards", "settlement_accounts", "field_statuses", "revoked_tokens"):
+            for table in ("persons", "cards", "settlement_accounts", "field_statuses", "auth_sessions"):
                 assert f"on {table}" in plan, (table, plan)
         cursor.close()
 
 
-def test_issuance_writes_nothing(client, world, issue, db):
+def test_issuance_writes_nothing(client, world, issue, resident, db):
     """No commit per token (ENGINEERING.md): issuing leaves every table as it was."""
     from sqlalchemy import text
 
     card = world.card(CardStatus.ACTIVE)
     world.session.commit()
+    headers = resident(card.person_id)  # signing in writes its session; issuing writes nothing
 
     def counts():
         with db.engine.connect() as c:
@@ -223,7 +219,7 @@ def test_issuance_writes_nothing(client, world, issue, db):
 
     before = counts()
     for _ in range(3):
-        assert issue(card.person_id, count=2).status_code == 200
+        assert issue(card.person_id, count=2, headers=headers).status_code == 200
     assert counts() == before
 
 

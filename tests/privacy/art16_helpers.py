@@ -4,7 +4,6 @@ reading the audit trail back. A test module imports the fixtures it uses by thei
 from __future__ import annotations
 
 import pytest
-from flask_jwt_extended import create_access_token
 from sqlalchemy import func, select
 
 from app.auth.tokens import resident_claims
@@ -44,8 +43,9 @@ def staff_fixture(client, world, session):
 
 def resident_headers(app, person_id: int) -> dict:
     """Residents sign in through the e-card app's own flow; here the token is minted with the same claims."""
-    with app.app_context():
-        token = create_access_token(identity=f"resident:{person_id}", additional_claims=resident_claims(person_id))
+    from tests.tokens import mint
+
+    token = mint(f"resident:{person_id}", resident_claims(person_id))
     return {"Authorization": f"Bearer {token}"}
 
 

@@ -68,17 +68,62 @@ def _too_many(resp) -> dict:
     return body
 
 
-def test_staff_login_limited_per_address(limited_app):
+def _login(client, name: str, password: str, ip: str):
+    return client.post("/api/auth/login", json={"username": name, "password": password}, **_from(ip))
+
+
+def test_staff_login_limited_per_account_from_any_address_art16(limited_app):
+    """Guessing one account's password from many addresses: the account's own limit stops it."""
     app, _, _ = limited_app()
     client = app.test_client()
-    for _ in range(10):
-        assert client.post("/api/auth/login", json={"username": "clerk", "password": "wrong-pw-123"},
-                           **_from("10.0.0.1")).status_code == 401
-    _too_many(client.post("/api/auth/login", json={"username": "clerk", "password": "clerk-pw"}, **_from("10.0.0.1")))
-    # another address is not affected
-    assert client.post("/api/auth/login", json={"username": "clerk", "password": "clerk-pw"},
-                       **_from("10.0.0.2")).status_code == 200
+    for i in range(5):
+        assert _login(client, "clerk", "wrong-pw-123", f"10.0.1.{i}").status_code == 401
+    _too_many(_login(client, "clerk", "clerk-pw", "10.0.1.99"))
+    # another account, from an address that tried before, is not affected
+    assert _login(client, "teller", "teller-pw", "10.0.1.0").status_code == 200
 
+
+def test_staff_login_address_limit_lets_a_branch_behind_one_nat_sign_in_art16(limited_app):
+    """A branch's tellers all sign in at opening time through one address: twice each for every
+    account of the world (16 logins, more than the old limit of 10 per address) all get through;
+    the per-address limit still exists (next test)."""
+    app, _, world = limited_app()
+    client = app.test_client()
+    for _ in range(2):
+        for name in world.staff:
+            assert _login(client, name, f"{name}-pw", "10.0.2.1").status_code == 200, name
+
+
+def test_staff_login_still_limited_per_address_art16(limited_app):
+    app, _, world = limited_app(RATELIMIT_LOGIN="8/minute")  # SSC_RATELIMIT_LOGIN
+    client = app.test_client()
+    for name in list(world.staff)[:8]:
+        assert _login(client, name, "wrong-pw-123", "10.0.2.1").status_code == 401
+    _too_many(_login(client, "clerk", "clerk-pw", "10.0.2.1"))
+    assert _login(client, "clerk", "clerk-pw", "10.0.2.2").status_code == 200
+
+
+def test_rate_limits_count_in_redis_when_the_setting_says_so(limited_app):
+    """``RATELIMIT_STORAGE_URI=redis://…`` (make run, gunicorn): every worker counts in one store."""
+    import redis
+
+    from app.extensions import limiter
+
+    url = os.environ.get("SSC_TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
+    app, _, _ = limited_app(RATELIMIT_STORAGE_URI=url)
+    assert type(limiter._storage).__name__.lower().startswith("redis")
+    r = redis.Redis.from_url(url)
+    before = len(r.keys("LIMITS*"))
+    assert _login(app.test_client(), "clerk", "clerk-pw", "10.0.3.1").status_code == 200
+    assert len(r.keys("LIMITS*")) > before
+
+
+def test_memory_storage_warns_that_limits_are_per_process(limited_app, caplog):
+    import logging
+
+    with caplog.at_level(logging.WARNING, logger="app"):
+        limited_app(RATELIMIT_STORAGE_URI="memory://", TESTING=False)
+    assert any("per process" in r.getMessage() for r in caplog.records)
 
 def test_otp_request_limited_per_address(limited_app):
     app, _, _ = limited_app()

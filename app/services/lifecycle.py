@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, exists, literal_column, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
@@ -222,9 +222,17 @@ def _set_accounts(session: Session, person_id: int, frm: Iterable[AccountStatus]
             a.suspended_at = clock.now() if to is AccountStatus.SUSPENDED else None
 
 
+def settlement_suspended_sql(person_id) -> ColumnElement[bool]:
+    """Art. 21: settlement is suspended while a loss is in force (registered, or a reissue not yet
+    activated), i.e. while one of the holder's accounts is suspended. THE rule, as SQL: every view (the
+    holder's, the counter's, the agency's, the e-card token) reads it here."""
+    return exists().where(SettlementAccount.person_id == person_id,
+                          SettlementAccount.status == literal_column(f"'{AccountStatus.SUSPENDED.value}'"))
+
+
 def settlement_suspended(session: Session, person_id: int) -> bool:
-    """Art. 21: true while a loss is in force (registered, or a reissue not yet activated)."""
-    return any(a.status is AccountStatus.SUSPENDED for a in accounts(session, person_id))
+    """:func:`settlement_suspended_sql` for one holder."""
+    return bool(session.scalar(select(settlement_suspended_sql(person_id))))
 
 
 # ---------------------------------------------------------------- creating cards (Art. 7–12, 23–25, 27)

@@ -19,6 +19,7 @@ from app.extensions import db
 from app.models import Card, CardEvent, Person
 from app.models.enums import CardStatus, Field, Role
 from app.services import lifecycle, selfservice
+from app.services.disclosure import Item as I
 from app.services.errors import NotFound
 
 blp = Blueprint("me", __name__, url_prefix="/api/me",
@@ -55,6 +56,8 @@ class MyApplicationOut(ApplicationOut):
 
 
 class MyCardOut(CardOut):
+    items = {**CardOut.items, "usable": I.CARD_STATUS, "settlement_suspended": I.SETTLEMENT_SUSPENDED,
+             "fields": I.FIELD_STATUS}
     application = fields.Nested(MyApplicationOut, allow_none=True)
     usable = fields.Boolean()
     settlement_suspended = fields.Boolean()

@@ -157,6 +157,9 @@ def _begin(
     check_channel(op, actor)
     card = load_card(session, card_id)
     check_scope(actor, card.person_id, card.bank_id if scope_bank else None)
+    from app.services import disclosure  # (disclosure reads this module)
+
+    disclosure.check_call_remit(session, actor, card.person_id)  # Art. 16: the hotline's verified caller
     t = _transition(op, card.status)
     _check_version(card, expected_version)
     return card, t
@@ -322,7 +325,7 @@ def apply(
     held = [c for c in person.cards if c.status in VALID_STATES or c.status in PENDING_STATES]
     if held:
         raise IllegalTransition(
-            f"The applicant already has card {held[0].number} ({held[0].status}); apply for a reissue "
+            f"The applicant already has a card ({held[0].status}); apply for a reissue "
             "(Art. 23) or a replacement (Art. 24) instead.", article="Art. 23, 24", state=str(held[0].status))
     # Art. 27(1): a rejected application made no card, so the next one is still the first card.
     kind = CardKind.RENEWED if any(c.status is not CardStatus.REJECTED for c in person.cards) else CardKind.FIRST

@@ -17,13 +17,15 @@ def register_blueprints(api: Api) -> None:
         cards,
         corrections,
         ecard,
+        hotline,
         health,
         me,
         persons,
         staff,
     )
 
-    for module in (auth, banks, persons, applications, cards, calendar, audit, agency, ecard, me, corrections, staff):
+    for module in (auth, banks, persons, applications, cards, calendar, audit, agency, hotline, ecard, me,
+                   corrections, staff):
         api.register_blueprint(module.blp)
     api.register_blueprint(ecard.well_known)
     api.register_blueprint(health.blp)

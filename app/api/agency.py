@@ -21,6 +21,7 @@ blp = Blueprint("agency", __name__, url_prefix="/api/agency",
 def holder(query):
     """A holder found by ID document: masked name and social security number, card status, settlement
     suspension (Art. 21) and the status of the agency's own field only (Art. 16, 28)."""
-    answer = disclosure.agency_holder(db.session, current_actor(), query["doc_type"], query["doc_number"])
+    answer = disclosure.agency_holder(db.session, current_actor(), query["doc_type"], query["doc_number"],
+                                      query.get("nationality"))
     disclosure.commit_read(db.session)
     return answer

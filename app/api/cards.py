@@ -43,17 +43,13 @@ STAFF_READERS = (Role.BUREAU, Role.AGENCY_CLERK, Role.BANK_TELLER, Role.AUDITOR)
 
 
 
-def _read(card_id: int) -> Card:
-    actor = current_actor()
+def _read(card_id: int, what: str) -> Card:
+    """Art. 16: a card read within the caller's remit (``disclosure.DISCLOSURE``), audited and committed
+    before the answer leaves."""
     card = lifecycle.load_card(db.session, card_id, lock=False)
-    lifecycle.check_scope(actor, card.person_id, card.bank_id)
-    return card
-
-
-def _disclosed(person_ids, what: str, subject: str | None = None) -> None:
-    """Art. 16: a staff read of personal data is audited and committed before the answer leaves."""
-    disclosure.log_read(db.session, current_actor(), person_ids, what, subject=subject)
+    disclosure.disclose(db.session, current_actor(), card.person_id, what, subject=f"card:{card.id}")
     disclosure.commit_read(db.session)
+    return card
 
 
 @blp.route("/")
@@ -63,12 +59,14 @@ def _disclosed(person_ids, what: str, subject: str | None = None) -> None:
 @blp.paginate()
 def list_cards(query, pagination_parameters):
     """Find cards by number, holder or status (a teller sees their own bank's cards only)."""
-    q = lifecycle.find_cards(current_actor(), **query)
+    actor = current_actor()
+    q = lifecycle.find_cards(actor, **query).where(disclosure.remit_clause(actor, Card.person_id))
     total = db.session.scalar(select(db.func.count()).select_from(q.subquery()))
     pagination_parameters.item_count = total
     p = pagination_parameters
     cards = db.session.scalars(q.offset((p.page - 1) * p.page_size).limit(p.page_size)).all()
-    _disclosed([c.person_id for c in cards], "cards", subject="cards:search")
+    disclosure.log_read(db.session, actor, [c.person_id for c in cards], "cards", subject="cards:search")
+    disclosure.commit_read(db.session)
     return cards
 
 
@@ -77,8 +75,7 @@ def list_cards(query, pagination_parameters):
 @blp.response(200, CardOut, headers={"ETag": {"schema": {"type": "string"}}})
 def get_card(card_id):
     """One card; its ETag goes with every state-changing call on it (If-Match)."""
-    card = _read(card_id)
-    _disclosed([card.person_id], "card", subject=f"card:{card.id}")
+    card = _read(card_id, "card")
     return card, 200, {"ETag": etag(card)}
 
 
@@ -88,10 +85,8 @@ def get_card(card_id):
 def card_events(card_id):
     """The card's event history, for staff. The holder sees theirs at /api/me/events (Art. 20),
     without staff user ids."""
-    card = _read(card_id)
-    events = db.session.scalars(select(CardEvent).where(CardEvent.card_id == card.id).order_by(CardEvent.id)).all()
-    _disclosed([card.person_id], "card_events", subject=f"card:{card.id}")
-    return events
+    card = _read(card_id, "card_events")
+    return db.session.scalars(select(CardEvent).where(CardEvent.card_id == card.id).order_by(CardEvent.id)).all()
 
 
 @blp.route("/<int:card_id>/status")
@@ -99,12 +94,13 @@ def card_events(card_id):
 @blp.arguments(ChannelIn, location="query")
 @blp.response(200, StatusOut)
 def status_inquiry(query, card_id):
-    """Application status inquiry: which fields are usable (Art. 6, 20)."""
+    """Application status inquiry: which fields are usable (Art. 6, 20). An application agency: only for a
+    holder it has looked up by document, only the status and its own field (Art. 16)."""
     actor = current_actor(query.get("channel"))
     report = lifecycle.inquire_status(db.session, actor, card_id)
-    # Art. 16: an application agency sees its own field only
-    report = dataclasses.replace(report, fields=disclosure.only_own_field(db.session, actor, report.fields))
-    _disclosed([report.card.person_id], "card_status", subject=f"card:{report.card.id}")
+    report = dataclasses.replace(report, fields=disclosure.fields_shown(db.session, actor, report.fields))
+    disclosure.disclose(db.session, actor, report.card.person_id, "card_status", subject=f"card:{report.card.id}")
+    disclosure.commit_read(db.session)
     return report
 
 

@@ -16,9 +16,9 @@ from app.api.schemas import ApplicationOut, CardOut, EventOut, FieldStatusOut
 from app.auth import allow, current_actor
 from app.extensions import db, limiter
 from app.models import Card, CardEvent, Person
-from app.models.card import VALID_STATES
 from app.models.enums import CardStatus, Field, Role
 from app.services import lifecycle, otp, selfservice
+from app.services.disclosure import Item as I
 from app.services.errors import NotFound
 
 blp = Blueprint("me", __name__, url_prefix="/api/me",
@@ -55,6 +55,8 @@ class MyApplicationOut(ApplicationOut):
 
 
 class MyCardOut(CardOut):
+    items = {**CardOut.items, "usable": I.CARD_STATUS, "settlement_suspended": I.SETTLEMENT_SUSPENDED,
+             "fields": I.FIELD_STATUS}
     application = fields.Nested(MyApplicationOut, allow_none=True)
     usable = fields.Boolean()
     settlement_suspended = fields.Boolean()
@@ -131,7 +133,7 @@ class _CardView:
     def __init__(self, card: Card, locked: set[Field], suspended: bool):
         self._card = card
         self.usable = card.status in (CardStatus.ACTIVE, CardStatus.REPLACEMENT_PENDING)
-        self.settlement_suspended = suspended if card.status in VALID_STATES else False
+        self.settlement_suspended = suspended  # Art. 21: the holder's accounts, one rule for every view
         self.fields = {str(f): self.usable and f not in locked for f in Field}
 
     def __getattr__(self, name):

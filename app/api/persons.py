@@ -34,13 +34,14 @@ READERS = (Role.BUREAU, Role.AGENCY_CLERK, Role.BANK_TELLER, Role.AUDITOR)
 
 
 
-def _readable(person_id: int):
-    actor = current_actor()
+def _disclosed(person_id: int, what: str, subject: str | None = None):
+    """Art. 16: a read within the caller's remit (``disclosure.DISCLOSURE``), audited and committed before
+    the answer leaves."""
     person = db.session.get(lifecycle.Person, person_id)
     if person is None:
         raise NotFound(f"No cardholder {person_id}.")
-    held = lifecycle.current_card(db.session, person.id)
-    lifecycle.check_scope(actor, person.id, held.bank_id if held else None)
+    disclosure.disclose(db.session, current_actor(), person.id, what, subject=subject)
+    disclosure.commit_read(db.session)
     return person
 
 
@@ -49,16 +50,14 @@ def _readable(person_id: int):
 @blp.arguments(ApplicantIn)
 @blp.response(201, PersonOut)
 def register(body):
-    """Register an applicant. Only what the government platform does not hold valid is required (Art. 9 ¶2)."""
-    person = people.register(db.session, current_actor(), people.Applicant(**body))
-    commit()
-    return person
-
-
-def _disclosed(person_id: int, what: str, subject: str | None = None) -> None:
-    """Art. 16: a staff read of personal data is audited and committed before the answer leaves."""
-    disclosure.log_read(db.session, current_actor(), [person_id], what, subject=subject)
-    disclosure.commit_read(db.session)
+    """Register an applicant. Only what the government platform does not hold valid is required (Art. 9 ¶2).
+    A document already registered: 200 with the record, only within your remit and on record (Art. 16)."""
+    person, created = disclosure.register(db.session, current_actor(), people.Applicant(**body))
+    if created:
+        commit()
+    else:
+        disclosure.commit_read(db.session)
+    return person, 201 if created else 200
 
 
 @blp.route("/lookup", methods=["POST"])
@@ -71,9 +70,7 @@ def lookup(query):
                                      query.get("nationality"))
     if person is None:
         raise NotFound("No cardholder with that document.")
-    person = _readable(person.id)
-    _disclosed(person.id, "person", subject=f"lookup:{query['doc_type']}")
-    return person
+    return _disclosed(person.id, "person", subject=f"lookup:{query['doc_type']}")
 
 
 @blp.route("/prefill", methods=["POST"])
@@ -81,9 +78,12 @@ def lookup(query):
 @blp.arguments(DocumentQuery)
 @blp.response(200, PrefillOut)
 def prefill(query):
-    """Which application items the applicant must still supply (Art. 9 ¶2)."""
-    doc = people.check_document(query["doc_type"], query["doc_number"], query.get("nationality"))
-    return {"still_needed": people.still_needed(doc.type, doc.number, people.LocalSharingPlatform(db.session))}
+    """Which application items the applicant must still supply (Art. 9 ¶2). A resident asks about their own
+    document only; a counter's inquiry is on record (Art. 16)."""
+    needed = people.prefill(db.session, current_actor(), query["doc_type"], query["doc_number"],
+                            query.get("nationality"))
+    commit()
+    return {"still_needed": needed}
 
 
 @blp.route("/<int:person_id>")
@@ -91,9 +91,7 @@ def prefill(query):
 @blp.response(200, PersonOut)
 def get_person(person_id):
     """A cardholder, masked (Art. 16)."""
-    person = _readable(person_id)
-    _disclosed(person.id, "person")
-    return person
+    return _disclosed(person_id, "person")
 
 
 @blp.route("/<int:person_id>/cards")
@@ -101,10 +99,8 @@ def get_person(person_id):
 @blp.response(200, CardOut(many=True))
 def person_cards(person_id):
     """All the holder's cards, current and past."""
-    person = _readable(person_id)
-    cards = db.session.scalars(select(Card).where(Card.person_id == person.id).order_by(Card.id)).all()
-    _disclosed(person.id, "person_cards")
-    return cards
+    person = _disclosed(person_id, "person_cards")
+    return db.session.scalars(select(Card).where(Card.person_id == person.id).order_by(Card.id)).all()
 
 
 @blp.route("/<int:person_id>/accounts")
@@ -112,10 +108,8 @@ def person_cards(person_id):
 @blp.response(200, AccountOut(many=True))
 def person_accounts(person_id):
     """The two settlement accounts and their status (Art. 13, 21)."""
-    person = _readable(person_id)
-    accounts = lifecycle.accounts(db.session, person.id, open_only=False)
-    _disclosed(person.id, "accounts")
-    return accounts
+    person = _disclosed(person_id, "accounts")
+    return lifecycle.accounts(db.session, person.id, open_only=False)
 
 
 @blp.route("/<int:person_id>/reveal", methods=["POST"])
@@ -123,9 +117,11 @@ def person_accounts(person_id):
 @blp.arguments(RevealIn)
 @blp.response(200, RevealOut)
 def reveal(body, person_id):
-    """Full values of named fields, for a role allowed to see them within its remit and a stated purpose;
-    audited with the purpose, refusals too (Art. 16). Who may see what: `disclosure.REVEAL`."""
-    answer = disclosure.reveal(db.session, current_actor(), person_id, body["fields"], body["purpose"])
+    """Full values of named fields, for a role allowed to see them within its remit, with a purpose from the
+    list, a word on what for and, for a clerk, the case it serves; audited, refusals too (Art. 16).
+    Who may see what: `disclosure.DISCLOSURE`; purposes: `disclosure.PURPOSES`."""
+    answer = disclosure.reveal(db.session, current_actor(), person_id, body["fields"], body["purpose"],
+                               body["detail"], body.get("case"))
     commit()
     return answer
 

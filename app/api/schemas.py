@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, post_dump, validate
 
 from app.models.enums import (
     CardStatus,
@@ -17,6 +17,8 @@ from app.models.enums import (
     ServiceMode,
 )
 from app.privacy import mask_address, mask_id_number, mask_name, mask_phone
+from app.services import disclosure
+from app.services.disclosure import Item as I
 
 
 def _enum(e, **kw):
@@ -122,6 +124,37 @@ class InfoChangeIn(IdCheckIn):
     occupation = fields.String(validate=validate.Length(min=1, max=60))
 
 
+def _shown_to_caller() -> frozenset | None:
+    """The items the authenticated caller's role is shown; None outside a signed-in request (CLI, docs)."""
+    from flask_jwt_extended import get_jwt
+
+    from app.models.enums import Role
+
+    try:
+        role = get_jwt().get("role")
+    except RuntimeError:
+        return None
+    try:
+        return disclosure.sees(Role(role))
+    except ValueError:
+        return frozenset()
+
+
+class Disclosed(Schema):
+    """An answer carrying a cardholder's data. ``items`` says which item of ``disclosure.Item`` each key
+    carries; a key whose item the caller's role is not shown (``disclosure.DISCLOSURE``) is left out of the
+    answer, so one table decides what every endpoint shows to every role (Art. 16)."""
+
+    items: dict[str, I] = {}
+
+    @post_dump
+    def _within_remit(self, data, **kwargs):
+        shown = _shown_to_caller()
+        if shown is None or shown >= disclosure.EVERY_ITEM:
+            return data
+        return {k: v for k, v in data.items() if self.items.get(k) in shown}
+
+
 class ApplicationOut(Schema):
     kind = fields.String()
     channel = fields.String()
@@ -139,7 +172,11 @@ class ApplicationOut(Schema):
     rejection_reason = fields.String(allow_none=True)
 
 
-class CardOut(Schema):
+class CardOut(Disclosed):
+    items = {"id": I.REF, "person_id": I.REF, "version": I.REF, "status": I.CARD_STATUS, "kind": I.CARD_STATUS,
+             "number": I.CARD_NUMBER, "bank_id": I.CARD_DETAILS, "predecessor_id": I.CARD_DETAILS,
+             "received_on": I.CARD_DETAILS, "activated_at": I.CARD_DETAILS, "pin_locked": I.CARD_DETAILS,
+             "application": I.APPLICATION}
     id = fields.Integer()
     number = fields.String()
     person_id = fields.Integer()
@@ -159,14 +196,19 @@ class CardOut(Schema):
         return card.pin_failures >= current_app.config["PIN_MAX_FAILURES"]
 
 
-class FieldStatusOut(Schema):
+class FieldStatusOut(Disclosed):
+    items = {"field": I.FIELD_STATUS, "locked": I.FIELD_STATUS}
     field = fields.String()
     locked = fields.Boolean()
 
 
-class PersonOut(Schema):
+class PersonOut(Disclosed):
     """A cardholder as staff see them by default: every identifying value masked (Art. 16)."""
 
+    items = {"id": I.REF, "doc_type": I.DOC_NUMBER, "doc_number": I.DOC_NUMBER, "ssn": I.SSN, "name": I.NAME,
+             "phone": I.PHONE, "address": I.ADDRESS, "has_photo": I.PHOTO_PRESENT, "sex": I.SEX,
+             "nationality": I.NATIONALITY, "occupation": I.OCCUPATION, "eligibility": I.ELIGIBILITY,
+             "eligible": I.ELIGIBILITY, "deceased": I.ELIGIBILITY, "fields": I.FIELD_STATUS}
     id = fields.Integer()
     doc_type = fields.String()
     doc_number = fields.Function(lambda p: mask_id_number(p.doc_number))
@@ -184,7 +226,10 @@ class PersonOut(Schema):
     fields_ = fields.List(fields.Nested(FieldStatusOut), attribute="fields", data_key="fields")
 
 
-class EventOut(Schema):
+class EventOut(Disclosed):
+    items = {k: I.CARD_EVENTS for k in ("id", "card_id", "operation", "from_status", "to_status", "article",
+                                        "channel", "actor_role", "actor_id", "outlet_id", "reason", "details",
+                                        "created_at")}
     id = fields.Integer()
     card_id = fields.Integer(allow_none=True)
     operation = fields.String()
@@ -200,8 +245,11 @@ class EventOut(Schema):
     created_at = fields.DateTime()
 
 
-class StatusOut(Schema):
+class StatusOut(Disclosed):
     """Application status inquiry (Art. 6, 20)."""
+
+    items = {"card": I.REF, "usable": I.CARD_STATUS, "settlement_suspended": I.SETTLEMENT_SUSPENDED,
+             "fields": I.OWN_FIELD}  # the values: disclosure.fields_shown
 
     card = fields.Nested(CardOut)
     usable = fields.Boolean()
@@ -254,7 +302,8 @@ class TokensOut(Schema):
     token_type = fields.String()
 
 
-class DeadlineOut(Schema):
+class DeadlineOut(Disclosed):
+    items = {"card": I.REF, "working_days_left": I.APPLICATION, "overdue": I.APPLICATION}
     card = fields.Nested(CardOut, attribute="card")
     working_days_left = fields.Integer()
     overdue = fields.Boolean()
@@ -331,7 +380,8 @@ class CalendarOut(Schema):
     years_without_data = fields.List(fields.Integer())
 
 
-class AccountOut(Schema):
+class AccountOut(Disclosed):
+    items = {"id": I.REF, "kind": I.ACCOUNT_STATUS, "bank_id": I.ACCOUNT_BANK, "status": I.ACCOUNT_STATUS}
     id = fields.Integer()
     kind = fields.String()
     bank_id = fields.Integer(allow_none=True)
@@ -348,8 +398,15 @@ class RevealIn(Schema):
         fields.String(validate=validate.OneOf(["doc_number", "ssn", "name", "phone", "address", "photo"])),
         required=True, validate=validate.Length(min=1), data_key="fields", attribute="fields",
         metadata={"description": "Which values to see in full."})
-    purpose = fields.String(required=True, validate=validate.Length(min=5, max=200),
-                            metadata={"description": "Why you need the full values; recorded (Art. 16)."})
+    purpose = fields.String(required=True, validate=validate.OneOf([str(p) for p in disclosure.PURPOSES]),
+                            metadata={"description": "Why you need the full values, from the list "
+                                                     "(`disclosure.PURPOSES`); recorded (Art. 16)."})
+    detail = fields.String(required=True, validate=validate.Length(min=1, max=disclosure.MAX_DETAIL),
+                           metadata={"description": "In a few words, what the inquiry is for; recorded."})
+    case = fields.String(validate=validate.Length(min=1, max=60),
+                         metadata={"description": "The case it serves: the card id (card_production), the "
+                                                  "correction request id (correction), the complaint's "
+                                                  "reference (complaint)."})
 
 
 class RevealOut(Schema):
@@ -360,14 +417,18 @@ class RevealOut(Schema):
                          metadata={"description": "Full values; the photo as base64."})
 
 
-class AgencyFieldOut(Schema):
+class AgencyFieldOut(Disclosed):
+    items = {"field": I.OWN_FIELD, "locked": I.OWN_FIELD, "usable": I.OWN_FIELD}
     field = fields.String()
     locked = fields.Boolean()
     usable = fields.Boolean()
 
 
-class AgencyHolderOut(Schema):
+class AgencyHolderOut(Disclosed):
     """What an application agency sees of a holder (Art. 16, 28): masked identity, its own field only."""
+
+    items = {"person_id": I.REF, "name": I.NAME, "ssn": I.SSN, "card_status": I.CARD_STATUS,
+             "card_kind": I.CARD_STATUS, "settlement_suspended": I.SETTLEMENT_SUSPENDED, "field": I.OWN_FIELD}
 
     person_id = fields.Integer()
     name = fields.String()
@@ -409,3 +470,25 @@ class ChainReportOut(Schema):
     seq = fields.Integer(allow_none=True, metadata={"description": "The first bad entry."})
     reason = fields.String(allow_none=True, metadata={"description": "edited, deleted or reordered"})
     detail = fields.String()
+
+
+class HotlineCallerIn(DocumentQuery):
+    """The caller's ID document and the answers to the identity questions (Art. 21)."""
+
+    name = fields.String(required=True, validate=validate.Length(min=1, max=60),
+                         metadata={"description": "the holder's full name, as the caller gives it"})
+    phone = fields.String(required=True, validate=validate.Length(min=1, max=24),
+                          metadata={"description": "the registered mobile number, as the caller gives it"})
+
+
+class HotlineCallerOut(Disclosed):
+    """What the 12345 hotline needs to register the caller's loss (Art. 21), and no more (Art. 16)."""
+
+    items = {"person_id": I.REF, "name": I.NAME, "card": I.REF, "etag": I.REF,
+             "settlement_suspended": I.SETTLEMENT_SUSPENDED, "loss_registration": I.CARD_STATUS}
+    person_id = fields.Integer()
+    name = fields.String()
+    card = fields.Nested(CardOut)
+    etag = fields.String(metadata={"description": "the card's ETag, for If-Match on …/loss-registration"})
+    settlement_suspended = fields.Boolean()
+    loss_registration = fields.Boolean(metadata={"description": "whether the card's state allows it now"})

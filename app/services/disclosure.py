@@ -2,20 +2,24 @@
 
 Art. 16 asks the issuing agency, the banks and the application agencies to protect cardholders'
 personal information and forbids disclosing it or inquiring into it unlawfully; each party sees it
-only "在各自的职权范围内" (within its own remit). Here that becomes three rules:
+only "在各自的职权范围内" (within its own remit). ONE table, :data:`DISCLOSURE`, says for each role
 
-* **Masked by default.** Every API answer carries masked values (``app.api.schemas``). A staff read of a
-  cardholder's data, even masked, is written to the audit trail by :func:`log_read` in the same
-  transaction as the read, with the fields it returned. A resident reading their own data is not
-  logged (it is their own inquiry under Art. 20).
-* **Full values only with a remit and a purpose.** :func:`reveal` hands out full values only for the
-  fields :data:`REVEAL` grants the caller's role, only within that role's scope, and only with a stated
-  purpose; the reveal is logged with the purpose, and a refused attempt is logged too
-  (``reveal.refused``: an attempted unlawful inquiry is exactly what the auditor looks for).
-* **No role sees everything.** The Bureau supervises and reads the audit trail but sees no full values;
-  the auditor likewise; tellers see their own bank's cardholders; an application agency sees the
-  status of its own field only (:func:`agency_holder`) and the full name and ID number only of a holder
-  it has just looked up by the document presented at its counter (Art. 28).
+* **whom** it sees (``scope``): every holder (the issuing agency, the Bureau, the auditor), the holders
+  with a live card or an open account at its bank (a teller: the remit ends with the relationship), the
+  holders it has just looked up by ID document (an application agency, Art. 28), the caller it has just
+  verified (the 12345 hotline, Art. 21), itself (a resident). :func:`check_remit` is the one check every
+  read endpoint, every reveal and a hotline's operation make;
+* **what** its answers carry (``sees``, masked): every item, or for an application agency the status and
+  its own field, for the hotline what a loss registration needs. ``app.api.schemas.Disclosed`` drops
+  from every answer each key whose :class:`Item` the caller's role is not shown;
+* **which full values** it may ask for (``reveals``): :func:`reveal`, with a purpose from
+  :data:`PURPOSES`, a few words, and the case where the purpose has one (a clerk's always has).
+
+A staff read, even masked, is written to the audit trail by :func:`log_read` in the same transaction,
+with the items shown; a reveal with its purpose and case; a refused reveal too (``reveal.refused``: an
+attempted unlawful inquiry is exactly what the auditor looks for). A resident reading their own data
+is not logged (it is their own inquiry under Art. 20). No role sees everything: the Bureau and the
+auditor read the trail but no full value; the clerk sees full values but not the trail.
 """
 from __future__ import annotations
 
@@ -25,33 +29,73 @@ from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 
-from sqlalchemy import select
+from sqlalchemy import exists, false, or_, select, true
 from sqlalchemy.orm import Session, scoped_session
 
-from app.models import Agency, AuditEntry, Person
-from app.models.enums import STAFF_ROLES, CardStatus, Field, Role
+from app.models import Agency, AuditEntry, Card, CorrectionRequest, Person, SettlementAccount
+from app.models.card import PENDING_STATES, VALID_STATES
+from app.models.enums import STAFF_ROLES, AccountStatus, CardStatus, Field, Role
 from app.privacy import mask_id_number, mask_name
 from app.services import audit, clock, lifecycle, people
 from app.services.actor import Actor
 from app.services.errors import DomainError, InvalidInput, NotFound, OutOfScope
+from app.services.lifecycle_rules import TRANSITION_INDEX, Op
 
 ARTICLE = "Art. 16"
 
+# ---------------------------------------------------------------- the items an answer can carry
+
+
+class Item(StrEnum):
+    """The vocabulary of what an answer shows (masked) and the audit trail records (Art. 16)."""
+
+    REF = "ref"  # record ids and versions (the ETag): they name a record, they tell nothing about a person
+    NAME = "name"
+    DOC_NUMBER = "doc_number"
+    SSN = "ssn"
+    PHONE = "phone"
+    ADDRESS = "address"
+    PHOTO_PRESENT = "photo_present"
+    SEX = "sex"
+    NATIONALITY = "nationality"
+    OCCUPATION = "occupation"
+    ELIGIBILITY = "eligibility"  # the basis of Art. 4, eligible, deceased
+    FIELD_STATUS = "field_status"  # every application field's lock and use
+    OWN_FIELD = "own_field"  # the caller's own application field only (Art. 33)
+    CARD_STATUS = "card_status"  # the card's status and kind, whether it is usable
+    CARD_NUMBER = "card_number"
+    CARD_DETAILS = "card_details"  # bank, predecessor, dates of receipt and activation, PIN locked
+    APPLICATION = "application"  # channel, service mode, due date, fee, courier reference, rejection grounds
+    DELIVERY_ADDRESS = "delivery_address"
+    SETTLEMENT_SUSPENDED = "settlement_suspended"  # Art. 21
+    ACCOUNT_STATUS = "account_status"
+    ACCOUNT_BANK = "account_bank"
+    CARD_EVENTS = "card_events"
+    PLATFORM_RECORD = "platform_record"  # what the government platform holds for a document (Art. 9)
+
+
+EVERY_ITEM = frozenset(Item) - {Item.OWN_FIELD}  # FIELD_STATUS covers the own field
+
 # ---------------------------------------------------------------- audited reads
 
-# what → (audit action, the personal-data items the answer carries, all masked)
-READS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "person": ("read.person", ("doc_number", "ssn", "name", "phone", "address", "photo_present", "sex",
-                               "nationality", "occupation", "eligibility", "field_status")),
-    "person_cards": ("read.person_cards", ("card_number", "card_status", "application", "delivery_address")),
-    "accounts": ("read.accounts", ("account_status", "account_bank")),
-    "card": ("read.card", ("card_number", "card_status", "application", "delivery_address")),
-    "cards": ("read.cards", ("card_number", "card_status", "application", "delivery_address")),
-    "card_events": ("read.card_events", ("card_events",)),
-    "card_status": ("read.card_status", ("card_number", "card_status", "settlement_suspended", "field_status")),
-    "deadlines": ("read.deadlines", ("card_number", "card_status", "application", "delivery_address")),
-    "agency_holder": ("read.agency_holder", ("name", "ssn", "card_status", "settlement_suspended",
-                                             "field_status")),
+I = Item  # (short, for the table below)
+# what → (audit action, the items the answer carries, all masked)
+READS: dict[str, tuple[str, tuple[Item, ...]]] = {
+    "person": ("read.person", (I.DOC_NUMBER, I.SSN, I.NAME, I.PHONE, I.ADDRESS, I.PHOTO_PRESENT, I.SEX,
+                               I.NATIONALITY, I.OCCUPATION, I.ELIGIBILITY, I.FIELD_STATUS)),
+    "person_cards": ("read.person_cards", (I.CARD_NUMBER, I.CARD_STATUS, I.CARD_DETAILS, I.APPLICATION,
+                                           I.DELIVERY_ADDRESS)),
+    "accounts": ("read.accounts", (I.ACCOUNT_STATUS, I.ACCOUNT_BANK)),
+    "card": ("read.card", (I.CARD_NUMBER, I.CARD_STATUS, I.CARD_DETAILS, I.APPLICATION, I.DELIVERY_ADDRESS)),
+    "cards": ("read.cards", (I.CARD_NUMBER, I.CARD_STATUS, I.CARD_DETAILS, I.APPLICATION, I.DELIVERY_ADDRESS)),
+    "card_events": ("read.card_events", (I.CARD_EVENTS,)),
+    "card_status": ("read.card_status", (I.CARD_NUMBER, I.CARD_STATUS, I.CARD_DETAILS, I.APPLICATION,
+                                         I.SETTLEMENT_SUSPENDED, I.FIELD_STATUS, I.OWN_FIELD)),
+    "deadlines": ("read.deadlines", (I.CARD_NUMBER, I.CARD_STATUS, I.CARD_DETAILS, I.APPLICATION,
+                                     I.DELIVERY_ADDRESS)),
+    "agency_holder": ("read.agency_holder", (I.NAME, I.SSN, I.CARD_STATUS, I.SETTLEMENT_SUSPENDED, I.OWN_FIELD)),
+    "hotline_caller": ("read.hotline_caller", (I.NAME, I.CARD_STATUS, I.SETTLEMENT_SUSPENDED)),
+    "prefill": ("read.prefill", (I.PLATFORM_RECORD,)),
 }
 
 
@@ -66,7 +110,9 @@ def log_read(session: Session, actor: Actor, person_ids: Iterable[int | None], w
     if actor.role not in STAFF_ROLES:
         return 0
     action, default_fields = READS[what]
-    listed = sorted(set(fields)) if fields is not None else list(default_fields)
+    shown = sees(actor.role)
+    listed = (sorted(set(fields)) if fields is not None
+              else [str(i) for i in default_fields if i in shown])  # what THIS role was shown
     written = 0
     for person_id in dict.fromkeys(p for p in person_ids if p is not None):
         audit.record(session, actor, action, person_id=person_id, subject=subject, fields=listed)
@@ -85,7 +131,7 @@ def commit_read(session: Session | scoped_session) -> None:
         real.expire_on_commit = keep
 
 
-# ---------------------------------------------------------------- revealing full values
+# ---------------------------------------------------------------- the table: whom and what each role is shown
 
 
 class Revealable(StrEnum):
@@ -102,9 +148,48 @@ ALL_FIELDS = frozenset(Revealable)
 
 class Scope(StrEnum):
     ANY = "any"  # every cardholder: the issuing agency runs the system and makes the cards (Art. 5, 10)
-    OWN_BANK = "own_bank"  # cardholders whose current card is with the teller's bank (Art. 6)
+    OWN_BANK = "own_bank"  # holders with a live card or an open account at the teller's bank (Art. 6, 24 ¶2)
     LOOKED_UP = "looked_up"  # holders the agency looked up by ID document for a service (Art. 28)
+    CALLER = "caller"  # the caller the hotline operator has just verified by document and questions (Art. 21)
     SELF = "self"  # the cardholder themself (Art. 20)
+
+
+@dataclass(frozen=True)
+class Remit:
+    scope: Scope  # whose data
+    sees: frozenset[Item]  # which items its answers carry (masked)
+    reveals: frozenset[Revealable]  # which full values it may ask for, with a purpose
+    why: str
+
+
+# Art. 16: each party within its own remit. Every read endpoint checks ``scope`` (:func:`check_remit`),
+# every answer carries only ``sees`` (``app.api.schemas.Disclosed``), every reveal only ``reveals``.
+DISCLOSURE: dict[Role, Remit] = {
+    Role.BUREAU: Remit(Scope.ANY, EVERY_ITEM, frozenset(),
+                       "supervises the card's management (Art. 5) and reads the audit trail; no full value"),
+    Role.AUDITOR: Remit(Scope.ANY, EVERY_ITEM, frozenset(), "reads the audit trail; no full value"),
+    Role.AGENCY_CLERK: Remit(Scope.ANY, EVERY_ITEM, ALL_FIELDS,
+                             "accepts applications, produces and delivers the card (Art. 5, 10, 12, 17)"),
+    Role.BANK_TELLER: Remit(Scope.OWN_BANK, EVERY_ITEM,
+                            frozenset({Revealable.NAME, Revealable.DOC_NUMBER, Revealable.PHONE, Revealable.ADDRESS}),
+                            "serves its own bank's cardholders at the counter (Art. 6)"),
+    Role.APP_AGENCY: Remit(Scope.LOOKED_UP,
+                           frozenset({Item.REF, Item.NAME, Item.SSN, Item.CARD_STATUS, Item.SETTLEMENT_SUSPENDED,
+                                      Item.OWN_FIELD}),
+                           frozenset({Revealable.NAME, Revealable.DOC_NUMBER}),
+                           "keeps serving a holder it has just looked up by ID document, in its own field "
+                           "(Art. 28, 33)"),
+    Role.HOTLINE_OPERATOR: Remit(Scope.CALLER,
+                                 frozenset({Item.REF, Item.NAME, Item.CARD_STATUS, Item.SETTLEMENT_SUSPENDED}),
+                                 frozenset(), "registers the loss of the caller it has verified (Art. 21)"),
+    Role.RESIDENT: Remit(Scope.SELF, EVERY_ITEM, ALL_FIELDS, "queries their own information (Art. 20)"),
+}
+
+
+def sees(role: Role) -> frozenset[Item]:
+    """The items answers to ``role`` may carry; none for a role absent from the table."""
+    remit = DISCLOSURE.get(role)
+    return remit.sees if remit else frozenset()
 
 
 @dataclass(frozen=True)
@@ -114,33 +199,165 @@ class Grant:
     why: str
 
 
-# Art. 16: which full values a role may see, and whose. A role absent from the table sees none.
-REVEAL: dict[Role, Grant] = {
-    Role.AGENCY_CLERK: Grant(ALL_FIELDS, Scope.ANY,
-                             "accepts applications, produces and delivers the card (Art. 5, 10, 12, 17)"),
-    Role.BANK_TELLER: Grant(frozenset({Revealable.NAME, Revealable.DOC_NUMBER, Revealable.PHONE,
-                                       Revealable.ADDRESS}), Scope.OWN_BANK,
-                            "serves its own bank's cardholders at the counter (Art. 6)"),
-    Role.APP_AGENCY: Grant(frozenset({Revealable.NAME, Revealable.DOC_NUMBER}), Scope.LOOKED_UP,
-                           "keeps serving a holder it has just looked up by ID document (Art. 28, 33)"),
-    Role.RESIDENT: Grant(ALL_FIELDS, Scope.SELF, "queries their own information (Art. 20)"),
-    # Role.BUREAU, Role.AUDITOR, Role.HOTLINE_OPERATOR: none. The Bureau supervises and the auditor
-    # reads the trail; neither needs a full value, so "no role sees everything" (Art. 16).
-}
+# Which full values a role may see, and whose: the reveal column of DISCLOSURE. A role absent sees none.
+REVEAL: dict[Role, Grant] = {role: Grant(r.reveals, r.scope, r.why) for role, r in DISCLOSURE.items() if r.reveals}
 
 # An application agency may reveal a holder's name and ID number for this long after looking them up.
 AGENCY_LOOKUP_WINDOW = timedelta(hours=1)
-MIN_PURPOSE = 5
-
-
-class RevealRefused(DomainError):
-    status, type, title = 403, "reveal-refused", "Not within your remit"
+# A hotline operator acts on a caller for this long after verifying them (one call).
+CALLER_WINDOW = timedelta(minutes=30)
 
 
 def reveal_table() -> list[dict]:
     """The table as data (documentation and tests)."""
-    return [{"role": str(role), "fields": sorted(g.fields), "scope": str(g.scope), "why": g.why}
-            for role, g in REVEAL.items()]
+    return [{"role": str(role), "scope": str(r.scope), "sees": sorted(r.sees), "fields": sorted(r.reveals),
+             "why": r.why} for role, r in DISCLOSURE.items()]
+
+
+def bank_relationship(session: Session, person_id: int) -> set[int]:
+    """The banks a holder has a live relationship with: a card not ended (held or being made), or a
+    settlement account not closed (the former bank's, until it confirms the unbinding, Art. 24 ¶2)."""
+    cards = session.scalars(select(Card.bank_id).where(
+        Card.person_id == person_id, Card.status.in_([*VALID_STATES, *PENDING_STATES])))
+    accounts = session.scalars(select(SettlementAccount.bank_id).where(
+        SettlementAccount.person_id == person_id, SettlementAccount.status != AccountStatus.CLOSED,
+        SettlementAccount.bank_id.is_not(None)))
+    return {*cards, *accounts}
+
+
+def _recently(session: Session, actor: Actor, person_id: int, what: str, window: timedelta) -> bool:
+    since = clock.now() - window
+    return actor.user_id is not None and session.scalar(
+        select(AuditEntry.seq).where(
+            AuditEntry.action == READS[what][0], AuditEntry.actor_id == actor.user_id,
+            AuditEntry.person_id == person_id, AuditEntry.at >= since,
+        ).limit(1)
+    ) is not None
+
+
+def _why_not(session: Session, actor: Actor, person_id: int) -> str | None:
+    """None when ``person_id`` is within ``actor``'s remit, else why not."""
+    remit = DISCLOSURE.get(actor.role)
+    if remit is None:
+        return f"The role '{actor.role}' sees no cardholder's data."
+    scope = remit.scope
+    if scope is Scope.ANY:
+        return None
+    if scope is Scope.SELF:
+        return None if actor.person_id == person_id else "A resident may see only their own information."
+    if scope is Scope.OWN_BANK:
+        if actor.bank_id is None or actor.bank_id not in bank_relationship(session, person_id):
+            return "This person is not a cardholder of your bank."
+        return None
+    if scope is Scope.LOOKED_UP:
+        if not _recently(session, actor, person_id, "agency_holder", AGENCY_LOOKUP_WINDOW):
+            return ("An application agency sees a holder only right after looking the holder up by the ID "
+                    "document presented for a service (POST /api/agency/holders).")
+        return None
+    if scope is Scope.CALLER:
+        if not _recently(session, actor, person_id, "hotline_caller", CALLER_WINDOW):
+            return ("The hotline acts only for the caller it has just verified by ID document and identity "
+                    "questions (POST /api/hotline/callers).")
+        return None
+    raise AssertionError(scope)  # pragma: no cover
+
+
+def within_remit(session: Session, actor: Actor, person_id: int) -> bool:
+    return _why_not(session, actor, person_id) is None
+
+
+def check_remit(session: Session, actor: Actor, person_id: int) -> None:
+    """Refuse (403, Art. 16) unless ``person_id`` is within ``actor``'s remit: THE check of every read."""
+    why = _why_not(session, actor, person_id)
+    if why:
+        raise OutOfScope(why, article=ARTICLE)
+
+
+def check_call_remit(session: Session, actor: Actor, person_id: int) -> None:
+    """Operations: a role whose remit opens per service (the hotline's caller) acts only within it."""
+    remit = DISCLOSURE.get(actor.role)
+    if remit is not None and remit.scope is Scope.CALLER:
+        check_remit(session, actor, person_id)
+
+
+def disclose(session: Session, actor: Actor, person_id: int, what: str, *, subject: str | None = None) -> None:
+    """A read of one holder's data: within the caller's remit (else 403), and on record (Art. 16)."""
+    check_remit(session, actor, person_id)
+    log_read(session, actor, [person_id], what, subject=subject)
+
+
+def remit_clause(actor: Actor, person_id_column):
+    """The remit as a SQL condition on a holder's id column, for lists (a teller's card search)."""
+    remit = DISCLOSURE.get(actor.role)
+    if remit is None:
+        return false()
+    if remit.scope is Scope.ANY:
+        return true()
+    if remit.scope is Scope.SELF:
+        return person_id_column == actor.person_id
+    if remit.scope is Scope.OWN_BANK and actor.bank_id is not None:
+        live_card = exists().where(Card.person_id == person_id_column, Card.bank_id == actor.bank_id,
+                                   Card.status.in_([*VALID_STATES, *PENDING_STATES]))
+        open_account = exists().where(SettlementAccount.person_id == person_id_column,
+                                      SettlementAccount.bank_id == actor.bank_id,
+                                      SettlementAccount.status != AccountStatus.CLOSED)
+        return or_(live_card, open_account)
+    return false()
+
+
+def fields_shown(session: Session, actor: Actor, fields: dict[str, bool]) -> dict[str, bool]:
+    """A status inquiry's field statuses as the caller may see them: all, its own field only, or none."""
+    shown = sees(actor.role)
+    if Item.FIELD_STATUS in shown:
+        return fields
+    if Item.OWN_FIELD in shown:
+        own = str(agency_field(session, actor))
+        return {own: fields[own]} if own in fields else {}
+    return {}
+
+
+# ---------------------------------------------------------------- revealing full values
+
+
+class Purpose(StrEnum):
+    COUNTER_SERVICE = "counter_service"
+    CARD_PRODUCTION = "card_production"
+    CORRECTION = "correction"
+    COMPLAINT = "complaint"
+    OWN_INQUIRY = "own_inquiry"
+
+
+class Case(StrEnum):
+    CARD = "card"  # the holder's card being made, delivered or handed over
+    CORRECTION = "correction"  # a correction request of the holder routed to the caller's agency (Art. 20)
+    COMPLAINT = "complaint"  # the complaint's reference (12345 ticket, letter number; Art. 29)
+
+
+@dataclass(frozen=True)
+class PurposeRule:
+    why: str
+    roles: frozenset[Role]
+    case: Case | None  # the case a reveal for this purpose names, checked where the system holds it
+
+
+# Why a full value may be needed, and for which roles. A clerk has no counter of its own: each of its
+# purposes is a case, so each of its reveals names the case it serves.
+PURPOSES: dict[Purpose, PurposeRule] = {
+    Purpose.COUNTER_SERVICE: PurposeRule("serving the holder present at a counter (Art. 7, 21–24, 28)",
+                                         frozenset({Role.BANK_TELLER, Role.APP_AGENCY}), None),
+    Purpose.CARD_PRODUCTION: PurposeRule("making, delivering or handing over the holder's card (Art. 10, 12)",
+                                         frozenset({Role.AGENCY_CLERK, Role.BANK_TELLER}), Case.CARD),
+    Purpose.CORRECTION: PurposeRule("deciding the holder's correction request (Art. 20)",
+                                    frozenset({Role.AGENCY_CLERK, Role.APP_AGENCY}), Case.CORRECTION),
+    Purpose.COMPLAINT: PurposeRule("handling the holder's complaint (Art. 29)",
+                                   frozenset({Role.AGENCY_CLERK}), Case.COMPLAINT),
+    Purpose.OWN_INQUIRY: PurposeRule("the holder's own inquiry (Art. 20)", frozenset({Role.RESIDENT}), None),
+}
+MAX_DETAIL = 200
+
+
+class RevealRefused(DomainError):
+    status, type, title = 403, "reveal-refused", "Not within your remit"
 
 
 def _refuse(session: Session, actor: Actor, person_id: int, fields: list[str], purpose: str,
@@ -151,33 +368,52 @@ def _refuse(session: Session, actor: Actor, person_id: int, fields: list[str], p
     return RevealRefused(detail, article=ARTICLE, fields=fields, commit=True)
 
 
-def _looked_up_recently(session: Session, actor: Actor, person_id: int) -> bool:
-    since = clock.now() - AGENCY_LOOKUP_WINDOW
-    return session.scalar(
-        select(AuditEntry.seq).where(
-            AuditEntry.action == READS["agency_holder"][0], AuditEntry.actor_id == actor.user_id,
-            AuditEntry.person_id == person_id, AuditEntry.at >= since,
-        ).limit(1)
-    ) is not None
+def _case(session: Session, actor: Actor, person_id: int, kind: Case, ref: str | None) -> str:
+    """The case a reveal serves, checked against what the system holds; its audit subject."""
+    ref = (ref or "").strip()
+    if not ref:
+        raise InvalidInput(f"Name the {kind} this inquiry serves (case).", article=ARTICLE, field="case")
+    if kind is Case.COMPLAINT:
+        if len(ref) > 60:
+            raise InvalidInput("A complaint reference has at most 60 characters.", field="case")
+        return f"complaint:{ref}"
+    if not ref.isdigit():
+        raise InvalidInput(f"The {kind} is named by its number.", field="case")
+    if kind is Case.CARD:
+        card = session.get(Card, int(ref))
+        if card is None or card.person_id != person_id:
+            raise InvalidInput("That is not a card of this holder.", article=ARTICLE, field="case")
+        return f"card:{card.id}"
+    req = session.get(CorrectionRequest, int(ref))
+    if req is None or req.person_id != person_id or req.agency_id != actor.agency_id:
+        raise InvalidInput("That is not a correction request of this holder routed to your agency.",
+                           article=ARTICLE, field="case")
+    return f"correction:{req.id}"
 
 
-def _in_scope(session: Session, actor: Actor, scope: Scope, person_id: int) -> str | None:
-    """None when ``person_id`` is within ``actor``'s remit for ``scope``, else why not."""
-    if scope is Scope.ANY:
-        return None
-    if scope is Scope.SELF:
-        return None if actor.person_id == person_id else "A resident may see only their own information."
-    if scope is Scope.OWN_BANK:
-        card = lifecycle.current_card(session, person_id)
-        if card is None or actor.bank_id is None or card.bank_id != actor.bank_id:
-            return "This person is not a cardholder of your bank."
-        return None
-    if scope is Scope.LOOKED_UP:
-        if actor.user_id is None or not _looked_up_recently(session, actor, person_id):
-            return ("An application agency sees a holder's name and ID number only right after looking "
-                    "the holder up by the ID document presented for a service (GET /api/agency/holders).")
-        return None
-    raise AssertionError(scope)  # pragma: no cover
+def _purpose(purpose: str, detail: str) -> tuple[PurposeRule, str]:
+    """(the purpose's rule, the purpose as recorded) of a reveal; 422 for a purpose outside the list or
+    without its free text (Art. 16)."""
+    try:
+        rule = PURPOSES[Purpose(purpose)]
+    except ValueError:
+        raise InvalidInput(f"The purpose is one of: {', '.join(PURPOSES)}.", article=ARTICLE,
+                           field="purpose") from None
+    detail = " ".join((detail or "").split())
+    if not detail or len(detail) > MAX_DETAIL:
+        raise InvalidInput(f"Say in a few words what the inquiry is for (detail, at most {MAX_DETAIL} characters).",
+                           article=ARTICLE, field="detail")
+    return rule, f"{purpose}: {detail}"
+
+
+def _serves(session: Session, actor: Actor, person_id: int, purpose: str, rule: PurposeRule,
+            case: str | None) -> str | None:
+    """The case's audit subject, for a purpose of the actor's role; 422 otherwise (Art. 16)."""
+    if actor.role not in rule.roles:
+        raise InvalidInput(f"'{purpose}' is not a purpose of the role '{actor.role}'; its purposes: "
+                           f"{', '.join(p for p, r in PURPOSES.items() if actor.role in r.roles) or 'none'}.",
+                           article=ARTICLE, field="purpose")
+    return _case(session, actor, person_id, rule.case, case) if rule.case else None
 
 
 def _value(person: Person, field: Revealable) -> str | None:
@@ -187,14 +423,13 @@ def _value(person: Person, field: Revealable) -> str | None:
     return value
 
 
-def reveal(session: Session, actor: Actor, person_id: int, fields: Iterable[str], purpose: str) -> dict:
-    """Full values of ``fields`` of a cardholder, for a role allowed to see them within its remit and a
-    stated purpose (Art. 16). The reveal is audited with the purpose in the caller's transaction; a
-    refusal is audited as ``reveal.refused`` and raises :class:`RevealRefused` (403)."""
-    purpose = (purpose or "").strip()
-    if len(purpose) < MIN_PURPOSE:
-        raise InvalidInput(f"State the purpose of this inquiry (at least {MIN_PURPOSE} characters).",
-                           article=ARTICLE, field="purpose")
+def reveal(session: Session, actor: Actor, person_id: int, fields: Iterable[str], purpose: str,
+           detail: str = "", case: str | None = None) -> dict:
+    """Full values of ``fields`` of a cardholder, for a role allowed to see them within its remit, with a
+    purpose from :data:`PURPOSES`, a free-text detail and, for a purpose that has one, its case (Art. 16).
+    The reveal is audited with the purpose and the case in the caller's transaction; a refusal is
+    audited as ``reveal.refused`` and raises :class:`RevealRefused` (403)."""
+    rule, recorded = _purpose(purpose, detail)
     try:
         wanted = sorted({Revealable(f) for f in fields})
     except ValueError:
@@ -207,17 +442,19 @@ def reveal(session: Session, actor: Actor, person_id: int, fields: Iterable[str]
     names = [str(f) for f in wanted]
     grant = REVEAL.get(actor.role)
     if grant is None:
-        raise _refuse(session, actor, person_id, names, purpose, "role",
+        raise _refuse(session, actor, person_id, names, recorded, "role",
                       f"The role '{actor.role}' sees personal information masked only.")
+    subject = _serves(session, actor, person_id, purpose, rule, case)
     denied = [str(f) for f in wanted if f not in grant.fields]
     if denied:
-        raise _refuse(session, actor, person_id, names, purpose, "fields",
+        raise _refuse(session, actor, person_id, names, recorded, "fields",
                       f"The role '{actor.role}' may not see in full: {', '.join(denied)}.")
-    why_not = _in_scope(session, actor, grant.scope, person_id)
+    why_not = _why_not(session, actor, person_id)
     if why_not:
-        raise _refuse(session, actor, person_id, names, purpose, "scope", why_not)
-    entry = audit.record(session, actor, "reveal.person", person_id=person_id, purpose=purpose, fields=names)
-    return {"person_id": person_id, "purpose": purpose, "audit_seq": entry.seq,
+        raise _refuse(session, actor, person_id, names, recorded, "scope", why_not)
+    entry = audit.record(session, actor, "reveal.person", person_id=person_id, purpose=recorded, fields=names,
+                         subject=subject)
+    return {"person_id": person_id, "purpose": recorded, "audit_seq": entry.seq,
             "values": {name: _value(person, f) for name, f in zip(names, wanted)}}
 
 
@@ -234,14 +471,16 @@ def agency_field(session: Session, actor: Actor) -> Field:
     return agency.field
 
 
-def agency_holder(session: Session, actor: Actor, doc_type: str, doc_number: str) -> dict:
+def agency_holder(session: Session, actor: Actor, doc_type: str, doc_number: str,
+                  nationality: str | None = None) -> dict:
     """What an application agency sees of a holder it looks up by ID document (Art. 28): masked name and
     social security number, the card's status, whether settlement is suspended (Art. 21) and the status
-    of the agency's OWN field only; never another field (Art. 16). The lookup is audited."""
+    of the agency's OWN field only; never another field (Art. 16). The lookup is audited, and opens the
+    agency's remit on this holder for :data:`AGENCY_LOOKUP_WINDOW`."""
     if actor.role is not Role.APP_AGENCY:
         raise OutOfScope("Only an application agency uses this lookup.", article=ARTICLE)
     field = agency_field(session, actor)
-    person = people.find_by_document(session, doc_type, doc_number)
+    person = people.find_by_document(session, doc_type, doc_number, nationality)
     if person is None:
         raise NotFound("No cardholder with that document.")
     card = lifecycle.current_card(session, person.id)
@@ -259,9 +498,44 @@ def agency_holder(session: Session, actor: Actor, doc_type: str, doc_number: str
     }
 
 
-def only_own_field(session: Session, actor: Actor, fields: dict[str, bool]) -> dict[str, bool]:
-    """An application agency's view of a status inquiry (Art. 6, 20): its own field only (Art. 16)."""
-    if actor.role is not Role.APP_AGENCY:
-        return fields
-    own = str(agency_field(session, actor))
-    return {own: fields[own]} if own in fields else {}
+# ---------------------------------------------------------------- the 12345 hotline (Art. 21)
+
+
+def hotline_caller(session: Session, actor: Actor, doc_type: str, doc_number: str, *, name: str, phone: str,
+                   nationality: str | None = None) -> dict:
+    """The caller's current card, for a loss registration by the 12345 hotline (Art. 21): found by the ID
+    document the caller reads out AND the answers to identity questions (the full name and the registered
+    mobile number), compared through their blind indexes. What the operator gets is what the loss
+    registration needs (the card id and its version, i.e. the ETag), the card's status and the masked name;
+    the verification opens the operator's remit on this holder for :data:`CALLER_WINDOW` (Art. 16).
+    Wrong answers and unknown documents get the same 404; a wrong answer for a real holder is on record
+    (``read.hotline_caller.refused``), so the holder's access log shows the attempt."""
+    if actor.role is not Role.HOTLINE_OPERATOR:
+        raise OutOfScope("Only the 12345 hotline uses this lookup.", article=ARTICLE)
+    person = people.find_by_document(session, doc_type, doc_number, nationality)
+    if person is not None and not (people.same_name(person, name) and people.same_phone(person, phone)):
+        audit.record(session, actor, "read.hotline_caller.refused", person_id=person.id,
+                     subject="refused: identity answers", fields=["name", "phone"])
+        raise NotFound("No cardholder matches this document and these answers.", commit=True)
+    card = lifecycle.current_card(session, person.id) if person is not None else None
+    if card is None:
+        raise NotFound("No cardholder matches this document and these answers.")
+    log_read(session, actor, [person.id], "hotline_caller", subject=f"card:{card.id}")
+    return {"person_id": person.id, "name": mask_name(person.name), "card": card,
+            "settlement_suspended": lifecycle.settlement_suspended(session, person.id),
+            "loss_registration": (Op.REGISTER_LOSS, card.status) in TRANSITION_INDEX}
+
+
+# ---------------------------------------------------------------- registration (Art. 9, 16)
+
+
+def register(session: Session, actor: Actor, applicant: people.Applicant) -> tuple[Person, bool]:
+    """Register an applicant (:func:`people.register`); (person, created). A document that is already
+    registered hands the record back only within the caller's remit, and as an audited read (Art. 16):
+    a teller of another bank learns nothing more than that it may not see this person."""
+    existing = people.find_by_document(session, applicant.doc_type, applicant.doc_number, applicant.nationality)
+    person = people.register(session, actor, applicant)
+    if existing is None:
+        return person, True
+    disclose(session, actor, existing.id, "person", subject="register:existing")
+    return existing, False

@@ -34,12 +34,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased, scoped_session
 
-from app.models import AuthSession, Card, FieldStatus, Person, SettlementAccount
+from app.models import AuthSession, Card, FieldStatus, Person
 from app.models.card import PENDING_STATES, VALID_STATES
-from app.models.enums import AccountStatus, CardKind, Field
+from app.models.enums import CardKind, Field
 from app.models.enums import CardStatus as S
 from app.privacy import mask_id_number
 from app.services.errors import DomainError, NotFound
+from app.services.lifecycle import settlement_suspended_sql
 from ecard.keys import KeyStore
 from ecard.token import AppField, Claims, sign_token
 from ecard.token import CardStatus as T
@@ -80,8 +81,7 @@ def _profile_statement():
                  (other.status.in_([_const(v) for v in PENDING_STATES]), _const(1)), else_=_const(2))
     current = (select(other.id).where(other.person_id == Person.id)
                .order_by(order, other.id.desc()).limit(_const(1)).scalar_subquery())
-    suspended = exists().where(SettlementAccount.person_id == Person.id,
-                               SettlementAccount.status == _const(AccountStatus.SUSPENDED))
+    suspended = settlement_suspended_sql(Person.id)  # Art. 21: the one rule every view reads
     bits = case(*((FieldStatus.field == _const(f), _const(b)) for f, b in FIELD_BITS.items()), else_=_const(0))
     locked = (select(func.coalesce(func.sum(bits), _const(0)))
               .where(FieldStatus.person_id == Person.id, FieldStatus.locked.is_(True)).scalar_subquery())

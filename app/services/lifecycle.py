@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, exists, literal_column, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
@@ -157,6 +157,9 @@ def _begin(
     check_channel(op, actor)
     card = load_card(session, card_id)
     check_scope(actor, card.person_id, card.bank_id if scope_bank else None)
+    from app.services import disclosure  # (disclosure reads this module)
+
+    disclosure.check_call_remit(session, actor, card.person_id)  # Art. 16: the hotline's verified caller
     t = _transition(op, card.status)
     _check_version(card, expected_version)
     return card, t
@@ -222,9 +225,17 @@ def _set_accounts(session: Session, person_id: int, frm: Iterable[AccountStatus]
             a.suspended_at = clock.now() if to is AccountStatus.SUSPENDED else None
 
 
+def settlement_suspended_sql(person_id) -> ColumnElement[bool]:
+    """Art. 21: settlement is suspended while a loss is in force (registered, or a reissue not yet
+    activated), i.e. while one of the holder's accounts is suspended. THE rule, as SQL: every view (the
+    holder's, the counter's, the agency's, the e-card token) reads it here."""
+    return exists().where(SettlementAccount.person_id == person_id,
+                          SettlementAccount.status == literal_column(f"'{AccountStatus.SUSPENDED.value}'"))
+
+
 def settlement_suspended(session: Session, person_id: int) -> bool:
-    """Art. 21: true while a loss is in force (registered, or a reissue not yet activated)."""
-    return any(a.status is AccountStatus.SUSPENDED for a in accounts(session, person_id))
+    """:func:`settlement_suspended_sql` for one holder."""
+    return bool(session.scalar(select(settlement_suspended_sql(person_id))))
 
 
 # ---------------------------------------------------------------- creating cards (Art. 7–12, 23–25, 27)
@@ -314,7 +325,7 @@ def apply(
     held = [c for c in person.cards if c.status in VALID_STATES or c.status in PENDING_STATES]
     if held:
         raise IllegalTransition(
-            f"The applicant already has card {held[0].number} ({held[0].status}); apply for a reissue "
+            f"The applicant already has a card ({held[0].status}); apply for a reissue "
             "(Art. 23) or a replacement (Art. 24) instead.", article="Art. 23, 24", state=str(held[0].status))
     # Art. 27(1): a rejected application made no card, so the next one is still the first card.
     kind = CardKind.RENEWED if any(c.status is not CardStatus.REJECTED for c in person.cards) else CardKind.FIRST

@@ -103,6 +103,46 @@ def still_needed(doc_type: str, doc_number: str, platform: SharingPlatform) -> l
     return [f for f in REQUIRED_FROM_APPLICANT if f not in shared.known()]
 
 
+PREFILL_ROLES = (Role.RESIDENT, Role.BANK_TELLER, Role.AGENCY_CLERK)
+
+
+def prefill(session: Session, actor: Actor, doc_type: str, doc_number: str, nationality: str | None = None,
+            platform: SharingPlatform | None = None) -> list[str]:
+    """What an applicant must still supply (Art. 9 ¶2). The answer tells whether the government platform
+    knows a document, so (Art. 16, 19): a resident asks only about their OWN document, refused the same
+    way whatever the platform holds; a counter's inquiry is on the audit trail (masked document)."""
+    if actor.role not in PREFILL_ROLES:
+        raise ChannelNotAllowed("Pre-filling is part of an application, at an outlet or online.", article="Art. 7")
+    doc = check_document(doc_type, doc_number, nationality)
+    if actor.role is Role.RESIDENT:
+        me = session.get(Person, actor.person_id) if actor.person_id is not None else None
+        if me is None or (me.doc_type, me.doc_number_bidx) != (doc.type, document_index(doc)):
+            raise OutOfScope("A resident may pre-fill an application with their own ID document only.",
+                             article="Art. 16, 19")
+    needed = still_needed(doc.type, doc.number, platform or LocalSharingPlatform(session))
+    if actor.role is not Role.RESIDENT:
+        existing = find_by_document(session, doc.type, doc.number, doc.nationality)
+        audit.record(session, actor, "read.prefill", person_id=existing.id if existing else None,
+                     subject=f"prefill:{doc.type}:{mask_id_number(doc.number)}", fields=["platform_record"])
+    return needed
+
+
+def same_name(person: Person, answer: str) -> bool:
+    """An identity answer: the holder's name, compared through the blind index (spacing and width ignored)."""
+    try:
+        return bool(answer) and blind_index("name", answer) == person.name_bidx
+    except ValueError:
+        return False
+
+
+def same_phone(person: Person, answer: str) -> bool:
+    """An identity answer: the registered mobile number, in any of its written forms."""
+    try:
+        return person.phone_bidx is not None and blind_index("phone", normalise_mobile(answer)) == person.phone_bidx
+    except (DocumentError, ValueError):
+        return False
+
+
 def document_index(doc) -> str:
     """Blind index of a document. Passport numbers are unique only within the issuing country,
     so a passport is indexed with its nationality."""
@@ -162,7 +202,8 @@ def _eligibility(claimed: EligibilityBasis | None, shared: SharedData) -> Eligib
 def register(session: Session, actor: Actor, a: Applicant, platform: SharingPlatform | None = None) -> Person:
     """Register a cardholder, or return the existing one. Only data the platform does not hold
     valid is required from the applicant (Art. 9 ¶2); what the applicant supplies overrides data
-    the platform marks out of date."""
+    the platform marks out of date. Whether an existing holder may be handed back is the caller's
+    remit: the API registers through ``disclosure.register``, which checks it (Art. 16)."""
     if actor.role not in (Role.RESIDENT, Role.BANK_TELLER, Role.AGENCY_CLERK):
         raise ChannelNotAllowed("Only the applicant, a bank outlet or the issuing agency registers an applicant.",
                                 article="Art. 7")

@@ -58,8 +58,9 @@ def test_whole_card_life_over_http_with_etags_art6_to_23(client, db, world, auth
     c = Counter(client)
 
     # Art. 7, 9: apply at the outlet, registering the applicant on the way.
+    holder = applicant()
     resp = client.post("/api/applications/", headers=teller,
-                       json={"applicant": applicant(), "bank_id": world.banks[0].id, "delivery_method": "pickup",
+                       json={"applicant": holder, "bank_id": world.banks[0].id, "delivery_method": "pickup",
                              "id_verified": True})
     assert resp.status_code == 201, resp.get_data(as_text=True)
     card, tag = _ok(resp, "applied")
@@ -92,8 +93,13 @@ def test_whole_card_life_over_http_with_etags_art6_to_23(client, db, world, auth
     card, tag = _ok(c.op(teller, cid, "loss-deregistration", tag, json={"id_verified": True}), "active", tag)
     assert {a["status"] for a in client.get(f"/api/persons/{pid}/accounts", headers=teller).get_json()} == {
         "active"}
-    # Art. 21: lost again, reported to the 12345 government hotline.
-    card, tag = _ok(c.op(hotline, cid, "loss-registration", tag), "loss_registered", tag)
+    # Art. 21: lost again, reported to the 12345 government hotline, which verifies the caller first (Art. 16).
+    caller = client.post("/api/hotline/callers", headers=hotline, json={
+        **{k: holder[k] for k in ("doc_type", "doc_number", "name", "phone")}})
+    assert caller.status_code == 200 and caller.get_json()["etag"] == tag
+    resp = c.op(hotline, cid, "loss-registration", tag)
+    assert resp.get_json()["status"] == "loss_registered" and "number" not in resp.get_json()  # its remit
+    tag = resp.headers["ETag"]
 
     # Art. 23: reissue at the outlet: the old card is void for ever, the new card has a new number.
     resp = c.op(teller, cid, "reissue", tag, json={"delivery_method": "pickup"}, status=201)

@@ -40,6 +40,7 @@ DECLARED = {
     "audit.list_entries": {Role.BUREAU, Role.AUDITOR},
     "audit.verify": {Role.BUREAU, Role.AUDITOR},
     "agency.holder": {Role.APP_AGENCY},
+    "hotline.caller": {Role.HOTLINE_OPERATOR},
 }
 EXEMPT = ("static", "api-docs.")
 
@@ -158,23 +159,26 @@ def test_a_resident_reads_themself_only_art16(app, client, cardholders) -> None:
 def test_an_agency_sees_its_own_field_and_no_cardholder_record_art16(client, staff, cardholders) -> None:
     card = cardholders["icbc"]
     assert client.get(f"/api/persons/{card.person_id}", headers=staff("medical")).status_code == 403
-    status = client.get(f"/api/cards/{card.id}/status", headers=staff("medical")).get_json()
-    assert list(status["fields"]) == ["medical"]
+    # only a holder it looked up by document (Art. 16, 28)
+    assert client.get(f"/api/cards/{card.id}/status", headers=staff("medical")).status_code == 403
     holder = client.post("/api/agency/holders", json={"doc_type": "resident_id",
                                                              "doc_number": card.person.doc_number},
                         headers=staff("medical")).get_json()
     assert holder["field"]["field"] == "medical" and set(holder) == {
         "person_id", "name", "ssn", "card_status", "card_kind", "settlement_suspended", "field"}
+    status = client.get(f"/api/cards/{card.id}/status", headers=staff("medical")).get_json()
+    assert list(status["fields"]) == ["medical"]
 
 
 def test_no_role_sees_everything_art16(client, staff, cardholders) -> None:
     """The Bureau and the auditor read the trail but see no full value; the clerk sees full values but
     not the trail; a teller sees another bank's cardholder neither masked nor in full."""
     pid = cardholders["icbc"].person_id
-    body = {"fields": ["name"], "purpose": "监督检查抽查"}
+    body = {"fields": ["name"], "purpose": "complaint", "detail": "监督检查抽查", "case": "12345-0001"}
     for who in ("bureau", "auditor"):
         assert client.get("/api/audit/", headers=staff(who)).status_code == 200
         assert client.post(f"/api/persons/{pid}/reveal", json=body, headers=staff(who)).status_code == 403
     assert client.post(f"/api/persons/{pid}/reveal", json=body, headers=staff("clerk")).status_code == 200
+    body = {**body, "purpose": "counter_service"}
     assert client.get("/api/audit/", headers=staff("clerk")).status_code == 403
     assert client.post(f"/api/persons/{pid}/reveal", json=body, headers=staff("teller_ccb")).status_code == 403

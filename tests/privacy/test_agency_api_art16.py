@@ -64,10 +64,17 @@ def test_during_a_reissue_the_agency_still_finds_the_holder_with_settlement_susp
     assert body["field"]["usable"] is False
 
 
-def test_status_inquiry_by_an_agency_shows_its_own_field_only_art16(client, staff, holder) -> None:
+def test_status_inquiry_by_an_agency_shows_status_and_its_own_field_only_art16(client, staff, holder) -> None:
     _, card = holder
+    # not by walking card ids: only a holder it looked up by document (Art. 16, 28)
+    walked = client.get(f"/api/cards/{card.id}/status", headers=staff("medical"))
+    assert walked.status_code == 403 and walked.get_json()["article"] == "Art. 16"
+    assert card.number not in walked.get_data(as_text=True)
+    assert _lookup(client, staff("medical")).status_code == 200
     agency = client.get(f"/api/cards/{card.id}/status", headers=staff("medical")).get_json()
-    assert agency["fields"] == {"medical": True}
+    assert agency == {"card": {"id": card.id, "person_id": card.person_id, "status": "active", "kind": "first",
+                               "version": card.version},
+                      "usable": True, "settlement_suspended": False, "fields": {"medical": True}}
     teller = client.get(f"/api/cards/{card.id}/status", headers=staff("teller")).get_json()
     assert teller["fields"]["transport"] is False and len(teller["fields"]) == len(Field)
 
@@ -75,7 +82,7 @@ def test_status_inquiry_by_an_agency_shows_its_own_field_only_art16(client, staf
 def test_an_agency_reveals_name_and_id_only_after_looking_the_holder_up_art16_28(
         client, session, world, staff, holder, clock) -> None:
     person, _ = holder
-    body = {"fields": ["name", "doc_number"], "purpose": "医保结算窗口核对身份"}
+    body = {"fields": ["name", "doc_number"], "purpose": "counter_service", "detail": "医保结算窗口核对身份"}
     url = f"/api/persons/{person.id}/reveal"
     assert client.post(url, json=body, headers=staff("medical")).status_code == 403
     assert _lookup(client, staff("medical")).status_code == 200

@@ -3,9 +3,7 @@ questions, then register the loss with ``POST /api/cards/{id}/loss-registration`
 The operator's remit is the caller it has just verified (Art. 16)."""
 from __future__ import annotations
 
-from flask_smorest import Blueprint
-
-from app.api.common import etag
+from app.api.common import Blueprint, etag
 from app.api.schemas import HotlineCallerIn, HotlineCallerOut
 from app.auth import allow, current_actor
 from app.extensions import db, limiter

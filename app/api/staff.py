@@ -1,10 +1,9 @@
 """Staff accounts: deactivation ends the account's sessions at once (Art. 16)."""
 from __future__ import annotations
 
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from app.api.common import commit
+from app.api.common import Blueprint, commit
 from app.auth import allow, current_actor
 from app.extensions import db
 from app.services import sessions

@@ -6,7 +6,7 @@ revision carry no session and are refused: everyone signs in again once. A one-t
 confirm a new mobile number (otp_challenges.purpose, new_phone encrypted).
 
 Revision ID: 0e10b218dc52
-Revises: 8cc265985fc4
+Revises: b7e2c41f9a3d
 Create Date: 2026-12-01 11:16:16.001931
 
 """
@@ -18,7 +18,7 @@ import app.models.base
 
 # revision identifiers, used by Alembic.
 revision = '0e10b218dc52'
-down_revision = '8cc265985fc4'
+down_revision = 'b7e2c41f9a3d'
 branch_labels = None
 depends_on = None
 

@@ -175,18 +175,13 @@ def _operations(spec):
 
 
 def _endpoint(app, path, method):
-    from tests.api.test_policy_urlmap import concrete_path
-
-    for rule in app.url_map.iter_rules():
-        if method.upper() in rule.methods and concrete_path(rule) == concrete_path_of(path):
-            return rule.endpoint
-    raise AssertionError(path)
-
-
-def concrete_path_of(path: str) -> str:
+    """The URL rule an OpenAPI path documents: ``/api/cards/<int:card_id>`` is ``/api/cards/{card_id}``."""
     import re
 
-    return re.sub(r"\{(\w+)\}", lambda m: "medical" if m.group(1) == "field" else "1", path)
+    for rule in app.url_map.iter_rules():
+        if method.upper() in rule.methods and re.sub(r"<(?:[^:>]+:)?(\w+)>", r"{\1}", rule.rule) == path:
+            return rule.endpoint
+    raise AssertionError(path)
 
 
 def test_openapi_roles_are_the_policy_and_public_operations_need_no_token(app, spec):

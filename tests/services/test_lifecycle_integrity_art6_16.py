@@ -76,7 +76,8 @@ def _calls(session, world, card):
         Op.INQUIRE_STATUS: lambda a: lifecycle.inquire_status(session, a, cid),
         Op.CHANGE_PIN: lambda a: lifecycle.change_pin(session, a, cid, old_pin=PIN, new_pin="246801"),
         Op.RESET_PIN: lambda a: lifecycle.reset_pin(session, a, cid, new_pin="246801", id_verified=True),
-        Op.CHANGE_INFO: lambda a: people.change_info(session, a, pid, {"phone": "13900002222"}),
+        # phone_confirmed: the code sent to the new number came back (Art. 19; app.services.otp)
+        Op.CHANGE_INFO: lambda a: people.change_info(session, a, pid, {"phone": "13900002222"}, phone_confirmed=True),
     }
 
 
@@ -422,7 +423,8 @@ def _cases(session, world):
         "reset PIN": simple(A.ACTIVE, Op.RESET_PIN, lambda c: t,
                             lambda a, c: lifecycle.reset_pin(session, a, c.id, new_pin="246801", id_verified=True)),
         "change phone": simple(A.ACTIVE, Op.CHANGE_INFO, lambda c: world.resident(c.person_id),
-                               lambda a, c: people.change_info(session, a, c.person_id, {"phone": "13900002222"})),
+                               lambda a, c: people.change_info(session, a, c.person_id, {"phone": "13900002222"},
+                                                               phone_confirmed=True)),
     }
 
 

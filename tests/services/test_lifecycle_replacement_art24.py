@@ -280,11 +280,12 @@ def test_name_change_with_loss_registered_card_refused_art24(world, session):
 
 
 def test_phone_change_online_needs_no_new_card_art6(world, session):
-    """Art. 6 information change: contact data changes in place, online too; no new card."""
+    """Art. 6 information change: contact data changes in place, online too; no new card. (Online, a
+    new mobile counts once the code sent to it came back, Art. 19: tests/selfservice/test_phone_change_art19.py.)"""
     old = world.card(CardStatus.ACTIVE)
     version = old.version
     person, new = people.change_info(session, world.resident(old.person_id), old.person_id,
-                                     {"phone": "139 0000 2222"})
+                                     {"phone": "139 0000 2222"}, phone_confirmed=True)
     assert new is None
     assert person.phone_bidx == blind_index("phone", person.phone)
     assert "2222" in person.phone

@@ -67,19 +67,37 @@ def ecard_keys_withdraw(kid: str) -> None:
     click.echo(f"Withdrew {len(hit)} key(s) with kid {kid}; verifiers refuse their tokens once they refresh.")
 
 
+def _head_spec(ctx, param, value: str | None) -> tuple[int, str] | None:
+    if value is None:
+        return None
+    seq, _, digest = value.partition(":")
+    if not seq.isdigit() or len(digest) != 64:
+        raise click.BadParameter("expected SEQ:HASH, as a previous `flask audit verify` printed it")
+    return int(seq), digest.lower()
+
+
 @audit_cli.command("verify")
-def audit_verify() -> None:
+@click.option("--expect", metavar="SEQ:HASH", callback=_head_spec,
+              help="A head recorded earlier outside the database (printed or logged by a previous run): "
+                   "the chain must still hold it.")
+def audit_verify(expect: tuple[int, str] | None) -> None:
     """Check the audit chain with the audit key; name the first edited, deleted or reordered entry.
-    Prints the head (seq and hash): record it elsewhere to catch a cut-off tail later."""
+
+    Prints the head and logs it (logger app.audit): run it at intervals and keep the heads outside the
+    database; `--expect` one of them later to catch a chain that was cut back or wiped."""
+    import logging
+
     from app.models import AuditHead
     from app.services import audit
 
-    report = audit.verify(db.session)
+    report = audit.verify(db.session, expect=expect)
     if not report.ok:
         raise click.ClickException(f"Audit trail broken at entry {report.seq}: {report.reason} ({report.detail})")
     head = db.session.get(AuditHead, audit.HEAD_ID)
     keyed = f"; keyed from entry {head.keyed_from}" if head is not None and head.keyed_from > 1 else ""
-    click.echo(f"Audit trail intact: {report.checked} entries{keyed}, head {report.last_seq} {report.last_hash}")
+    logging.getLogger("app.audit").info("audit head %d:%s (%d entries verified)", report.last_seq,
+                                        report.last_hash, report.checked)
+    click.echo(f"Audit trail intact: {report.checked} entries{keyed}, head {report.last_seq}:{report.last_hash}")
 
 
 privacy_cli = AppGroup("privacy", help="Personal-information protection: data keys (Art. 16).")

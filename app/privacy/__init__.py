@@ -1,7 +1,15 @@
 """Protection of cardholders' personal information (Art. 16): keys, field encryption, blind indexes,
 masking, encrypted column types, the process-wide set-up and the audit hash chain. Pure library code,
 no Flask."""
-from app.privacy.audit_chain import GENESIS, ChainReport, canonical, entry_hash, legacy_entry_hash, seal, verify_chain
+from app.privacy.audit_chain import (
+    GENESIS,
+    ChainReport,
+    canonical,
+    entry_hash,
+    legacy_entry_hash,
+    seal,
+    verify_chain,
+)
 from app.privacy.blind import BLIND_INDEX_LENGTH, KINDS, BlindIndexer, normalise
 from app.privacy.crypto import DecryptionError, FieldCipher
 from app.privacy.keys import KeyRing, KeyRingError

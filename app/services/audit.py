@@ -148,10 +148,11 @@ def _written_as(session: Session, seq: int, keyed_from: int) -> int | None:
     return None
 
 
-def verify(session: Session) -> ChainReport:
+def verify(session: Session, expect: tuple[int, str] | None = None) -> ChainReport:
     """Check the head's seal and the whole chain, then that it ends where the head says (a cut-off tail is
     detected too). An entry whose content is intact but stored under another seq is reported as
-    ``reordered``."""
+    ``reordered``. ``expect``: a head (seq, hash) recorded outside the database earlier, which the chain
+    must still hold (catches a chain cut back or wiped by someone who could also move the head)."""
     head = session.execute(select(AuditHead.seq, AuditHead.hash, AuditHead.keyed_from, AuditHead.seal)
                            .where(AuditHead.id == HEAD_ID)).one_or_none()
     keyed_from, sealed = (head.keyed_from, head.seal) if head is not None else (1, None)
@@ -169,4 +170,13 @@ def verify(session: Session) -> ChainReport:
     if head is not None and (head.seq, head.hash) != (report.last_seq, report.last_hash):
         return replace(report, ok=False, seq=report.last_seq + 1, reason="deleted",
                        detail=f"the chain ends at {report.last_seq} but the head records {head.seq}")
+    if expect is not None:
+        seq, digest = expect
+        stored = session.scalar(select(AuditEntry.hash).where(AuditEntry.seq == seq))
+        if stored is None:
+            return replace(report, ok=False, seq=seq, reason="deleted",
+                           detail=f"entry {seq}, an earlier head recorded outside the database, is missing")
+        if stored != digest:
+            return replace(report, ok=False, seq=seq, reason="edited",
+                           detail=f"entry {seq} is not the earlier head recorded outside the database")
     return report

@@ -191,3 +191,24 @@ def test_a_record_that_is_not_a_json_object_is_named_art16(app, db, backend, tra
         assert result.exit_code == 1 and isinstance(result.exception, SystemExit), (raw, result.output)
         assert "entry 4" in result.output and "not a JSON object" in result.output, raw
         assert "Traceback" not in result.output
+
+
+def test_a_head_recorded_outside_the_database_catches_a_cut_back_chain_art16(app, db, session, trail) -> None:
+    """A superuser who deletes the newest entries and moves the head back leaves a consistent chain; the
+    head printed by an earlier `flask audit verify` (kept elsewhere) is what shows it."""
+    first = _verify(app)
+    assert first.exit_code == 0
+    recorded = first.output.split("head ")[-1].strip()
+    assert _verify_expecting(app, recorded).exit_code == 0
+    entry = entries(session)[trail - 3]
+    _tamper(db, (text("DELETE FROM audit_log WHERE seq > :s"), {"s": entry.seq}),
+            (text("UPDATE audit_head SET seq = :s, hash = :h"), {"s": entry.seq, "h": entry.hash}))
+    assert _verify(app).exit_code == 0  # consistent in itself
+    result = _verify_expecting(app, recorded)
+    assert result.exit_code == 1 and f"entry {trail}" in result.output and "deleted" in result.output
+    assert _verify_expecting(app, "12:" + "a" * 64).exit_code == 1
+    assert _verify_expecting(app, "not-a-head").exit_code == 2
+
+
+def _verify_expecting(app, head: str):
+    return app.test_cli_runner().invoke(args=["audit", "verify", "--expect", head])

@@ -134,8 +134,10 @@ def _secrets(app: Flask) -> None:
 def _ecard(app: Flask) -> None:
     """The e-card issuer: signing keys under ECARD_KEY_DIR (generated on first start, Art. 35).
 
-    A retired key stays published for the longest a token it signed can live: a batch reaches
-    ECARD_BATCH_HORIZON ahead, each token lives ECARD_TOKEN_LIFETIME."""
+    A retired key stays published until every token it signed has expired, plus the verifiers'
+    skew: tokens are signed up to ECARD_BATCH_HORIZON ahead and the last one of a batch expires
+    at most that long after it was signed, so the JWKS ``exp`` of a key retired at ``signs_until`` is
+    ``signs_until + ECARD_BATCH_HORIZON + skew`` (600 + 60 s; ecard/README.md §5)."""
     import hashlib
 
     from app.services.ecard import Issuer
@@ -144,7 +146,7 @@ def _ecard(app: Flask) -> None:
     cfg = app.config
     lifetime, horizon = cfg["ECARD_TOKEN_LIFETIME"], cfg["ECARD_BATCH_HORIZON"]
     store = KeyStore(cfg.get("ECARD_KEY_DIR") or cfg["INSTANCE_DIR"] / "ecard-keys", cfg.get("ECARD_KEY_PASSPHRASE"),
-                     max_token_lifetime=horizon + lifetime)
+                     max_token_reach=max(horizon, lifetime))
     store.ensure_key()
     secret = hashlib.sha256(b"ecard-card-ref|" + cfg["SECRET_KEY"].encode()).digest()
     app.extensions["ecard_issuer"] = Issuer(store, secret, lifetime=lifetime, horizon=horizon)

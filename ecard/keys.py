@@ -9,9 +9,11 @@ Usable by the back office without ``ecard`` importing it. Layout of the director
 
 Each key has a one-byte kid, ``created_at``, ``signs_from``, ``signs_until`` (None
 while it is the current key), ``published_until`` (None while it signs; then
-``signs_until + max_token_lifetime + skew_seconds``, so it stays in the published
+``signs_until + max_token_reach + skew_seconds``, so it stays in the published
 set until every token it signed has expired, even for a verifier allowing that
-skew) and ``withdrawn_at`` (compromise: out of the published set at once, listed
+skew; ``max_token_reach`` is the longest time from signing a token to its expiry, which
+for tokens signed ahead for a phone without signal is the prefetch horizon, not the
+token lifetime) and ``withdrawn_at`` (compromise: out of the published set at once, listed
 under ``withdrawn`` for ever). All times are integer Unix seconds.
 
 Rules followed: new keys are published from the moment they are made, and may be
@@ -108,19 +110,22 @@ def _write_atomic(path: Path, data: bytes, mode: int) -> None:
 class KeyStore:
     """Signing keys in ``directory`` (created with mode 0700 if missing).
 
-    ``max_token_lifetime`` and ``skew_seconds`` decide how long a retired key stays
-    published; ``max_token_lifetime`` must be at least any ``Claims.lifetime`` issued.
+    ``max_token_reach`` and ``skew_seconds`` decide how long a retired key stays published
+    (``exp`` = ``signs_until + max_token_reach + skew_seconds``). ``max_token_reach`` is the
+    longest time from signing a token to its expiry: at least any ``Claims.lifetime``
+    issued, and, where tokens are signed ahead (the back office signs up to
+    ``ECARD_BATCH_HORIZON`` = 600 s of them), that horizon.
     Methods taking ``now`` use the clock when it is None.
     """
 
     def __init__(self, directory: str | os.PathLike, passphrase: str | bytes | None = None, *,
-                 max_token_lifetime: int = DEFAULT_LIFETIME, skew_seconds: int = 60):
+                 max_token_reach: int = DEFAULT_LIFETIME, skew_seconds: int = 60):
         self.directory = Path(directory)
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         if isinstance(passphrase, str):
             passphrase = passphrase.encode()
         self._passphrase = passphrase or None
-        self.max_token_lifetime = max_token_lifetime
+        self.max_token_reach = max_token_reach
         self.skew_seconds = skew_seconds
         self._keys: list[KeyInfo] = []
         self._stamp: tuple | None = None
@@ -177,12 +182,12 @@ class KeyStore:
                 return kid
         raise RuntimeError("all 256 kids are published or withdrawn")
 
-    def _create(self, now: int, signs_from: int, max_token_lifetime: int) -> KeyInfo:
+    def _create(self, now: int, signs_from: int, max_token_reach: int) -> KeyInfo:
         """Generate a key that signs from ``signs_from``; open-ended signers stop then."""
         for key in self._keys:
             if key.withdrawn_at is None and key.signs_until is None:
                 key.signs_until = max(signs_from, key.signs_from)
-                key.published_until = key.signs_until + max_token_lifetime + self.skew_seconds
+                key.published_until = key.signs_until + max_token_reach + self.skew_seconds
         private = Ed25519PrivateKey.generate()
         raw = private.public_key().public_bytes(serialization.Encoding.Raw,
                                                 serialization.PublicFormat.Raw)
@@ -210,21 +215,21 @@ class KeyStore:
         info = self._signing(now)
         if info is None:
             with self._changing():
-                info = self._signing(now) or self._create(now, now, self.max_token_lifetime)
+                info = self._signing(now) or self._create(now, now, self.max_token_reach)
         return dataclasses.replace(info)
 
-    def rotate(self, now: float | None = None, max_token_lifetime: int | None = None, *,
+    def rotate(self, now: float | None = None, max_token_reach: int | None = None, *,
                lead_seconds: int = 0) -> KeyInfo:
         """Make a new key that signs from ``now + lead_seconds``; the current key stops then.
 
         The new key is published at once (``lead_seconds`` > 0 lets scanners fetch it
         before it signs). The old key stays published until ``signs_until +
-        max_token_lifetime + skew_seconds``, i.e. until every token it signed expired.
+        max_token_reach + skew_seconds``, i.e. until every token it signed expired.
         """
         now = self._now(now)
-        lifetime = self.max_token_lifetime if max_token_lifetime is None else max_token_lifetime
+        reach = self.max_token_reach if max_token_reach is None else max_token_reach
         with self._changing():
-            return dataclasses.replace(self._create(now, now + lead_seconds, lifetime))
+            return dataclasses.replace(self._create(now, now + lead_seconds, reach))
 
     def withdraw(self, kid: int | str, now: float | None = None) -> list[KeyInfo]:
         """Withdraw (compromise) the not-yet-withdrawn key(s) with ``kid`` at ``now``.
@@ -244,7 +249,7 @@ class KeyStore:
                     key.signs_until = max(now, key.signs_from)
                 self._signers.pop(key.serial, None)
             if hit and not any(k.withdrawn_at is None and k.signs_until is None for k in self._keys):
-                self._create(now, now, self.max_token_lifetime)
+                self._create(now, now, self.max_token_reach)
         return [dataclasses.replace(k) for k in hit]
 
     def list(self) -> list[KeyInfo]:

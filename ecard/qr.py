@@ -1,6 +1,6 @@
 """QR rendering of the token text: alphanumeric mode, error correction level M.
 
-The text ("SC1:" + Base45) uses only QR alphanumeric characters, so it is put in
+The text ("SC2:" + Base45) uses only QR alphanumeric characters, so it is put in
 one alphanumeric segment (5.5 bits a character, against 8 in byte mode) - forced,
 so a wrong character raises instead of silently falling back to byte mode. Level M
 is what the Swiss verifier app moved to for fast reads from phone screens.

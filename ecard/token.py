@@ -1,4 +1,4 @@
-"""E-card token format (version 1): claims, enums, signing, unverified decoding.
+"""E-card token format (version 2): claims, enums, signing, unverified decoding.
 
 The e-card has the same effect as the physical card (Art. 35): its token carries the
 card's status, whether settlement is suspended (Art. 21) and which application fields
@@ -7,14 +7,16 @@ masked social security number). ``ecard/README.md`` is the full specification.
 
 Wire form::
 
-    "SC1:" + Base45( COSE_Sign1 )                          (RFC 9285, RFC 9052)
+    "SC2:" + Base45( COSE_Sign1 )                          (RFC 9285, RFC 9052)
     COSE_Sign1 = [ protected: bstr .cbor {1: -8, 4: h'<kid>'},  unprotected: {},
                    payload: bstr .cbor Payload,  signature: bstr .size 64 ]
     Payload    = [ version, token_id, issued_at, card_ref, name, masked_id,
                    state, locked_fields, ? lifetime ]
 
-Signing is Ed25519 (EdDSA). The token is emitted untagged; the parser also accepts
-COSE tag 18 and CWT tag 61, as EU DCC verifiers had to.
+Signing is Ed25519 (EdDSA). Only ONE encoding of a claim set is valid: untagged, the
+protected header exactly ``a2 01 27 04 41 <kid>``, and every CBOR item in its RFC 8949
+§4.2.1 deterministic encoding (shortest heads, definite lengths, nothing trailing), so
+that two verifiers built from the specification cannot disagree.
 """
 
 from __future__ import annotations
@@ -31,20 +33,18 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from ecard.base45 import b45decode, b45encode
 
 __all__ = [
-    "PREFIX", "FORMAT_VERSION", "DEFAULT_LIFETIME", "ALG_EDDSA", "ALG_ED25519",
+    "PREFIX", "FORMAT_VERSION", "DEFAULT_LIFETIME", "ALG_EDDSA",
     "CardStatus", "AppField", "APP_FIELD_NAMES", "STATUS_LABELS", "APP_FIELD_LABELS",
     "Claims", "SigningKey", "DecodedToken", "FormatError",
     "masked_id", "sign_token", "decode_token", "field_names",
     "cose_from_text", "split_cose", "parse_protected", "parse_claims", "sig_structure_head",
-    "bstr_head",
+    "bstr_head", "PROTECTED_HEAD",
 ]
 
-FORMAT_VERSION = 1
-PREFIX = "SC1:"  # "SC" + format version + ":"; every character is QR-alphanumeric
-DEFAULT_LIFETIME = 60  # seconds; omitted from the payload when used
-ALG_EDDSA = -8  # RFC 9053; what we emit
-ALG_ED25519 = -19  # RFC 9864 fully specified Ed25519; accepted too
-ACCEPTED_ALGS = frozenset({ALG_EDDSA, ALG_ED25519})
+FORMAT_VERSION = 2
+PREFIX = "SC2:"  # "SC" + format version + ":"; every character is QR-alphanumeric
+DEFAULT_LIFETIME = 60  # seconds; omitted from the payload when used (and only then)
+ALG_EDDSA = -8  # RFC 9053; the only algorithm of the format
 TOKEN_ID_BYTES = 6  # emitted; 6 to 8 accepted
 MAX_CARD_REF_BYTES = 8
 
@@ -52,7 +52,7 @@ _OTHER_PREFIX = re.compile(r"SC[0-9A-Z]:")
 
 
 class CardStatus(enum.IntEnum):
-    """Card status carried by the token (format version 1; the app maps its own onto it).
+    """Card status carried by the token (format versions 1 and 2; the app maps its own onto it).
 
     There is deliberately no value for a cancelled card: Art. 26 forbids issuing a
     token for one, so a cancelled card cannot even be expressed. During reissue and
@@ -81,7 +81,7 @@ STATUS_LABELS: dict[CardStatus, tuple[str, str]] = {
 class AppField(enum.IntFlag):
     """Application fields (Art. 14, 33); a set bit means that application is locked (Art. 6).
 
-    Bit order is fixed for format version 1: the fields most often locked and read at a
+    Bit order is fixed since format version 1: the fields most often locked and read at a
     counter come first, because CBOR stores a mask below 24 in one byte and below 256 in
     two. The names are those of the back office's application fields; new fields are
     only ever appended, in a new format version.
@@ -146,16 +146,35 @@ class FormatError(ValueError):
 
 # --- masked social security number -------------------------------------------------
 #
-# The issuer passes the masked form ("440104********1234"), never the full number.
-# Packed form (CBOR bstr), one nibble per shown character: 0-9 digits, 0xA "X" (the
-# GB 11643 check character), 0xB + n a run of n hidden characters (n = 1..10, 0xA
-# meaning 10; longer runs repeat the pair), 0xF padding to a whole byte (last nibble
-# only). "440104********1234" -> 44 01 04 b8 12 34: 6 bytes for 18 characters.
-# Anything else (e.g. letters in a number assigned to a foreigner) travels as a CBOR
-# text string, unchanged.
+# The issuer passes the masked form ("440104********1234"), never the full number. It travels
+# packed (CBOR bstr), one or two nibbles per character (ecard/README.md §3):
+#
+#   0-9    the digit                       a      "X" (the GB 11643 check character)
+#   b      a run of 8 hidden characters    c n    a run of n+1 hidden characters (1..16)
+#   d n    letter n (A..P)                 e n    letter 16+n (Q..Z)
+#   f      padding to a whole byte, the last nibble only and only after an odd count
+#
+# Runs longer than 16 are split into runs of 16 from the left, then the rest. One string has
+# exactly one packing (what _pack_masked gives): "X" only as "a", a run of 8 only as "b".
+# "440104********1234" -> 44 01 04 b1 23 4f, "A44010********1234" -> d0 44 01 0b 12 34:
+# 6 bytes for the 18 characters of a citizen or an assigned number.
 
+_MASKED_CHARS = re.compile(r"[0-9A-Z*]*\*[0-9A-Z*]*")
 _HIDDEN_RUN = re.compile(r"\*+")
-_RUN_STARS = {format(n, "x"): "*" * n for n in range(1, 11)}
+_LETTER_HEXITS = {ord(c): (f"d{i:x}" if i < 16 else f"e{i - 16:x}")
+                  for i, c in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZ")}
+_LETTER_HEXITS[ord("X")] = "a"
+# The canonical packings, as hexits: single characters, letters (not "X" as e7), and each run
+# as (cf)* + a rest that is not 8 as c7, never followed by another run; then the padding.
+_PACKING = re.compile(r"(?:[0-9a]+|d[0-9a-f]|e[0-689]|(?:cf)*(?:b|c[0-68-e])(?![bc])|(?:cf)+(?![bc]))+f?")
+_TWO_NIBBLE_CODE = re.compile(r"[cde].")
+_TWO_NIBBLES = {**{f"c{n:x}": "*" * (n + 1) for n in range(16)},
+                **{f"d{i:x}": chr(0x41 + i) for i in range(16)},
+                **{f"e{i:x}": chr(0x51 + i) for i in range(10)}}
+
+
+def _two_nibbles(match: re.Match) -> str:
+    return _TWO_NIBBLES[match[0]]
 
 
 def masked_id(prefix: str, hidden: int, suffix: str) -> str:
@@ -166,44 +185,38 @@ def masked_id(prefix: str, hidden: int, suffix: str) -> str:
 
 
 def _run_hexits(match: re.Match) -> str:
-    tens, rest = divmod(len(match[0]), 10)
-    return "ba" * tens + (f"b{rest}" if rest else "")
+    sixteens, rest = divmod(len(match[0]), 16)
+    return "cf" * sixteens + ("" if not rest else "b" if rest == 8 else f"c{rest - 1:x}")
 
 
-def _pack_masked(masked: str) -> bytes | str:
+def _pack_masked(masked: str) -> bytes:
     if not isinstance(masked, str) or "*" not in masked:
         raise ValueError("masked_id must hide at least one character: never the full number")
-    if masked.strip("0123456789X*"):  # some other character: travels as text
-        return masked
-    hexits = _HIDDEN_RUN.sub(_run_hexits, masked).replace("X", "a")
+    if not _MASKED_CHARS.fullmatch(masked):
+        raise ValueError("masked_id has only digits, upper-case letters A-Z and '*'")
+    letters = masked.strip("0123456789*X")  # the usual case, none, skips the slower translate
+    hexits = masked.translate(_LETTER_HEXITS) if letters else masked.replace("X", "a")
+    hexits = _HIDDEN_RUN.sub(_run_hexits, hexits)
     if len(hexits) % 2:
         hexits += "f"
     return bytes.fromhex(hexits)
 
 
 def _unpack_masked(value: object) -> str:
-    if type(value) is str:
-        if "*" not in value:
-            raise FormatError("masked id shows every character")
-        return value
+    """The masked string of a packed value; FormatError unless ``value`` is its one packing."""
     if type(value) is not bytes or not value:
-        raise FormatError("masked id is not a byte or text string")
+        raise FormatError("masked id is not a packed byte string")
     hexits = value.hex()
+    if not _PACKING.fullmatch(hexits):
+        raise FormatError("masked id is not packed in its one canonical form")
+    if "c" in hexits or "d" in hexits or "e" in hexits:
+        hexits = _TWO_NIBBLE_CODE.sub(_two_nibbles, hexits)  # tokens start at c/d/e, left to right
     if hexits[-1] == "f":
         hexits = hexits[:-1]
-    shown, *runs = hexits.split("b")
-    if not runs:
+    masked = hexits.replace("a", "X").replace("b", "********")
+    if "*" not in masked:
         raise FormatError("masked id hides nothing")
-    parts = [shown]
-    for run in runs:
-        stars = _RUN_STARS.get(run[:1])
-        if stars is None:
-            raise FormatError("bad hidden-run count in masked id")
-        parts += (stars, run[1:])
-        shown += run[1:]
-    if shown.strip("0123456789a"):
-        raise FormatError("bad nibble in masked id")
-    return "".join(parts).replace("a", "X")
+    return masked
 
 
 # --- claims --------------------------------------------------------------------------
@@ -214,8 +227,10 @@ class Claims(NamedTuple):
 
     ``name`` travels as GB 18030 (2 bytes per common hanzi, 3 in UTF-8).
     ``masked_id`` is the masked social security number, e.g. "440104********1234".
-    ``lifetime`` in seconds (default 60) must not exceed the ``max_token_lifetime``
-    the key store rotates with, or the token can outlive its key's publication.
+    ``lifetime`` in seconds (default 60): the time from ``issued_at`` to expiry. The
+    key store's ``max_token_reach`` must cover the time from signing to expiry (for a
+    token signed ahead, its ``issued_at`` lies in the future), or the token can outlive
+    its key's publication.
     """
 
     card_ref: bytes
@@ -262,23 +277,36 @@ def _fields(bits: int) -> AppField:
     return flags
 
 
+_CBOR_ERRORS = (cbor2.CBORError, ValueError, TypeError, OverflowError, RecursionError, LookupError)
+
+
 def parse_claims(payload: bytes) -> Claims:
-    """Decode and check a version-1 payload; :class:`FormatError` if it is not one."""
+    """Decode and check a version-2 payload; :class:`FormatError` if it is not one.
+
+    Order (ecard/README.md §3): the payload must be ONE CBOR item in its deterministic
+    encoding (re-encoding what cbor2 decoded must give the same bytes: this refuses longer
+    heads, indefinite lengths, trailing bytes, tags and duplicate map keys at once), then an
+    array whose first element is an unsigned integer; a version other than 2 is
+    ``unsupported_version``; anything else not as specified is ``malformed``.
+    """
     try:
         items = cbor2.loads(payload)
-    except (cbor2.CBORError, ValueError, TypeError, OverflowError, RecursionError) as exc:
+        deterministic = cbor2.dumps(items, canonical=True) == payload
+    except _CBOR_ERRORS as exc:
         raise FormatError(f"payload is not CBOR: {exc}") from None
-    if type(items) is not list or not items:
-        raise FormatError("payload is not a CBOR array")
-    if type(items[0]) is not int or items[0] != FORMAT_VERSION:
+    if not deterministic:
+        raise FormatError("payload is not one item in deterministic CBOR encoding")
+    if type(items) is not list or not items or type(items[0]) is not int or items[0] < 0:
+        raise FormatError("payload is not an array starting with the format version")
+    if items[0] != FORMAT_VERSION:
         raise FormatError(f"unsupported payload version {items[0]!r}", "unsupported_version")
     if len(items) == 8:
         _, token_id, issued_at, card_ref, name, masked, state, locked = items
         lifetime = DEFAULT_LIFETIME
     elif len(items) == 9:
         _, token_id, issued_at, card_ref, name, masked, state, locked, lifetime = items
-        if type(lifetime) is not int or lifetime <= 0:
-            raise FormatError("bad lifetime")
+        if type(lifetime) is not int or lifetime <= 0 or lifetime == DEFAULT_LIFETIME:
+            raise FormatError("bad lifetime (the default 60 is never written)")
     else:
         raise FormatError("payload array has the wrong length")
     if type(token_id) is not bytes or not 6 <= len(token_id) <= 8:
@@ -293,11 +321,11 @@ def parse_claims(payload: bytes) -> Claims:
         raise FormatError("bad card state")
     if type(locked) is not int or locked & ~_ALL_FIELDS or locked < 0:
         raise FormatError("bad locked-field mask")
-    try:
-        name = name.decode("gb18030")
+    try:  # GB 18030 is one-to-one (every decodable sequence re-encodes to itself): one encoding
+        text = name.decode("gb18030")
     except UnicodeDecodeError:
         raise FormatError("name is not GB 18030") from None
-    return Claims(card_ref, name, _unpack_masked(masked), _STATUSES[state >> 1],
+    return Claims(card_ref, text, _unpack_masked(masked), _STATUSES[state >> 1],
                   bool(state & 1), _fields(locked), lifetime, issued_at, token_id)
 
 
@@ -328,6 +356,7 @@ def _payload(claims: Claims, issued_at: int, token_id: bytes) -> bytes:
 
 # --- COSE ----------------------------------------------------------------------------
 
+PROTECTED_HEAD = b"\xa2\x01\x27\x04\x41"  # {1: -8, 4: h'..'} up to the one kid byte
 _SIG1_CONTEXT = b"\x84\x6aSignature1"  # Sig_structure array(4) + tstr "Signature1"
 _EMPTY_BSTR = b"\x40"  # external_aad = h''
 
@@ -361,7 +390,7 @@ class SigningKey:
             raise ValueError("kid is one byte")
         self.kid = kid
         self.private_key = private_key
-        protected = cbor2.dumps({1: ALG_EDDSA, 4: bytes((kid,))})
+        protected = PROTECTED_HEAD + bytes((kid,))
         self._cose_head = b"\x84" + bstr_head(len(protected)) + protected + b"\xa0"
         self._tbs_head = sig_structure_head(protected)
 
@@ -372,7 +401,7 @@ class SigningKey:
 
 
 def sign_token(claims: Claims, signing_key: SigningKey, *, now: float | None = None) -> str:
-    """Sign ``claims`` and return the QR text ``"SC1:" + Base45(COSE_Sign1)``.
+    """Sign ``claims`` and return the QR text ``"SC2:" + Base45(COSE_Sign1)``.
 
     ``issued_at`` defaults to ``int(now)`` (``now`` defaults to the clock) and
     ``token_id`` to 6 random bytes. Raises ValueError for claims out of range, e.g.
@@ -403,7 +432,7 @@ def cose_from_text(text: str | bytes) -> bytes:
     if not text.startswith(PREFIX):
         if _OTHER_PREFIX.match(text):
             raise FormatError(f"unsupported prefix {text[:4]!r}", "unsupported_version")
-        raise FormatError("missing SC1: prefix")
+        raise FormatError("missing SC2: prefix")
     try:
         return b45decode(text[4:])
     except ValueError as exc:
@@ -428,46 +457,34 @@ def _read_bstr(data: bytes, pos: int) -> tuple[bytes, int]:
 
 
 def split_cose(data: bytes) -> tuple[bytes, bytes, bytes]:
-    """(protected, payload, signature) of a COSE_Sign1, untagged, tag 18 or CWT tag 61.
+    """(protected, payload, signature) of an untagged COSE_Sign1 laid out as README §2 says.
 
-    The unprotected header must be empty and nothing may follow the structure.
+    ``84 46 <6 protected bytes> a0 <payload bstr, shortest head> 58 40 <64 bytes>`` and nothing
+    after; a tagged COSE_Sign1 (18, or CWT 61) is a second encoding of the same token: refused.
     """
+    if data[:2] != b"\x84\x46":
+        raise FormatError("not an untagged COSE_Sign1 with a 6-byte protected header")
+    if data[8:9] != b"\xa0":
+        raise FormatError("unprotected header must be empty")
     try:
-        pos = 2 if data[:2] == b"\xd8\x3d" else 0  # CWT tag 61
-        if data[pos] == 0xD2:  # COSE_Sign1 tag 18
-            pos += 1
-        if data[pos] != 0x84:
-            raise FormatError("not a COSE_Sign1 array")
-        protected, pos = _read_bstr(data, pos + 1)
-        if data[pos] != 0xA0:
-            raise FormatError("unprotected header must be empty")
-        payload, pos = _read_bstr(data, pos + 1)
-        signature, pos = _read_bstr(data, pos)
+        payload, pos = _read_bstr(data, 9)
     except IndexError:
         raise FormatError("truncated COSE_Sign1") from None
-    if pos != len(data):
-        raise FormatError("data after the COSE_Sign1")
-    if len(signature) != 64:
-        raise FormatError("signature is not 64 bytes")
-    return protected, payload, signature
+    if data[pos : pos + 2] != b"\x58\x40" or len(data) != pos + 66:
+        raise FormatError("signature is not the last item, a 64-byte string")
+    return data[2:8], payload, data[pos + 2 :]
 
 
 def parse_protected(protected: bytes) -> tuple[int, bytes]:
-    """(alg, kid) of a protected header; FormatError unless EdDSA/Ed25519 with a kid."""
-    try:
-        header = cbor2.loads(protected)
-    except (cbor2.CBORError, ValueError, TypeError, OverflowError, RecursionError):
-        raise FormatError("protected header is not CBOR") from None
-    if type(header) is not dict:
-        raise FormatError("protected header is not a map")
-    alg, kid = header.get(1), header.get(4)
-    if type(alg) is not int or alg not in ACCEPTED_ALGS:
-        raise FormatError(f"algorithm {alg!r} is not EdDSA/Ed25519")
-    if type(kid) is not bytes or not kid:
-        raise FormatError("protected header has no kid")
-    if 2 in header:
-        raise FormatError("critical headers are not supported")
-    return alg, kid
+    """(alg, kid) of a protected header: exactly ``a2 01 27 04 41 <kid>`` = {1: -8, 4: h'<kid>'}.
+
+    Any other bytes - another or a second algorithm, a kid that is not one byte, another
+    label, labels out of order or repeated, ``true``/``1.0`` as labels, longer heads, an
+    indefinite map, trailing bytes - are FormatError (``malformed``).
+    """
+    if len(protected) != 6 or protected[:5] != PROTECTED_HEAD:
+        raise FormatError("protected header is not exactly {1: -8, 4: h'<one byte>'}")
+    return ALG_EDDSA, protected[5:]
 
 
 class DecodedToken(NamedTuple):

@@ -9,8 +9,8 @@ result as JSON, exit status 0 when ok, 1 otherwise.
 
 Steps and reason codes (ecard/README.md has the details):
 
-1. text -> "SC1:" prefix, Base45, COSE_Sign1, protected header   ``malformed`` /
-   ``unsupported_version`` (another "SCn:" prefix)
+1. text -> "SC2:" prefix, Base45, COSE_Sign1, protected header   ``malformed`` /
+   ``unsupported_version`` (another "SCn:" prefix, e.g. an old "SC1:" token)
 2. kid -> published keys with that kid (several after a kid wraps around)
    ``unknown_key``; only withdrawn keys have it ``withdrawn_key``
 3. Ed25519 signature, trying each candidate key   ``bad_signature`` (or
@@ -28,6 +28,7 @@ import base64
 import heapq
 import json
 import math
+import re
 import sys
 import time
 import urllib.parse
@@ -59,8 +60,9 @@ MESSAGES: dict[str, tuple[str, str]] = {  # reason -> (Chinese, English)
     "replayed": ("此码已被使用过：请持卡人刷新后重新出示。",
                  "This code has already been used: ask the holder to refresh it and show it again."),
     "malformed": ("无法识别：这不是电子社保卡二维码。", "Unreadable: this is not an e-card code."),
-    "unsupported_version": ("此码的格式版本不受支持：请更新扫码软件。",
-                            "This code's format version is not supported: update the scanner software."),
+    "unsupported_version": ("此码的格式版本不受支持：请持卡人刷新电子社保卡后重新出示；仍失败请更新扫码软件。",
+                            "This code's format version is not supported: ask the holder to refresh the "
+                            "e-card and show it again; if it still fails, update the scanner software."),
 }
 REASONS = tuple(MESSAGES)
 
@@ -142,6 +144,17 @@ class _Key(NamedTuple):
     exp: float
 
 
+_KID = re.compile(r"[0-9a-f]{2}")
+
+
+def _kid(entry: dict) -> bytes | None:
+    """The kid byte of a JWK: exactly two lower-case hex digits (``"0a"``), else None (ignored)."""
+    kid = entry["kid"]
+    if type(kid) is not str or not _KID.fullmatch(kid):
+        return None
+    return bytes.fromhex(kid)
+
+
 def _public_key(jwk: dict) -> Ed25519PublicKey:
     x = jwk["x"]
     raw = base64.urlsafe_b64decode(x + "=" * (-len(x) % 4))
@@ -174,12 +187,18 @@ class Verifier:
             for jwk in jwks.get("keys", ()):
                 if (jwk.get("kty"), jwk.get("crv"), jwk.get("use", "sig")) != ("OKP", "Ed25519", "sig"):
                     continue  # not an e-card key: ignored
+                kid = _kid(jwk)
+                if kid is None:
+                    continue  # "0A", "0a0b", 10: no token kid is written so (README §5): ignored
                 nbf, exp = jwk.get("nbf"), jwk.get("exp")
                 key = _Key(_public_key(jwk), -math.inf if nbf is None else float(nbf),
                            math.inf if exp is None else float(exp))
-                self._keys.setdefault(bytes.fromhex(jwk["kid"]), []).append(key)
+                self._keys.setdefault(kid, []).append(key)
             for entry in jwks.get("withdrawn", ()):
-                keys = self._withdrawn.setdefault(bytes.fromhex(entry["kid"]), [])
+                kid = _kid(entry)
+                if kid is None:
+                    continue
+                keys = self._withdrawn.setdefault(kid, [])
                 if "x" in entry:
                     keys.append(_public_key(entry))
         except (AttributeError, KeyError, TypeError, ValueError) as exc:
@@ -284,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keys", required=True, help="published key set (JWKS JSON file)")
     parser.add_argument("--skew", type=float, default=30, help="clock skew tolerated, seconds")
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("token", nargs="?", help="the QR text, e.g. SC1:...")
+    source.add_argument("token", nargs="?", help="the QR text, e.g. SC2:...")
     source.add_argument("--image", help="PNG/JPEG image holding the QR code")
     args = parser.parse_args(argv)
     try:

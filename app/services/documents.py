@@ -11,8 +11,8 @@ Pure functions, no Flask, no database: the lifecycle service, the API and the de
   number under the same national numbering where their document carries one, and otherwise a
   number assigned by the issuing agency (format below).
 * ``normalise_mobile``: the applicant's mobile (Art. 9) in one canonical stored form.
-* ``new_card_number`` / ``is_valid_card_number``: the card number printed on the card face
-  (Art. 17), with a check character.
+* ``new_card_number`` / ``card_number`` / ``is_valid_card_number``: the card number printed on the
+  card face (Art. 17), with a check character that is a digit or a letter on every new number.
 
 Every error is a :class:`DocumentError` (a ``ValueError``) with the offending ``field`` and a
 plain-English ``message``; the API turns it into RFC 9457 problem details.
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -35,6 +36,7 @@ __all__ = [
     "PROVINCE_CODES",
     "Sex",
     "assign_social_security_number",
+    "card_number",
     "is_valid_card_number",
     "is_valid_resident_id",
     "is_valid_social_security_number",
@@ -453,21 +455,34 @@ def normalise_mobile(s: str) -> str:
 
 #: Card number: 9 characters = a series letter + 7 digits + ISO 7064 MOD 37-2 check character.
 #: serial -> letter CARD_SERIES[serial // 10**7], digits serial % 10**7: a bijection, so numbers
-#: are unique per serial. I and O are not series letters (read as 1 and 0). The check character
-#: is '0'-'9', 'A'-'Z' or, for about 1 number in 37, '*' (part of ISO 7064 MOD 37-2; it is
-#: in the QR alphanumeric and Base45 alphabets, but is Code 39's start/stop symbol: do not print
-#: the card number as a Code 39 barcode).
+#: are unique per serial. I and O are not series letters (read as 1 and 0). MOD 37-2 gives '*'
+#: for about 1 serial in 37, the character every masked value uses (a clerk reads ``A0000056*``
+#: as masked): new numbers skip those serials (issue 13 #20), so a new number's check character
+#: is always a digit or a letter; numbers issued before that keep their '*' and stay valid, under
+#: the one check rule. (A second scheme such as ISO 7064 MOD 37,36 for new numbers would have
+#: needed both rules at validation, letting about 1 in 37 single substitutions through, and MOD
+#: 37,36 itself misses about 0.4 % of adjacent transpositions, which MOD 37-2 never does.)
 CARD_SERIES = "ABCDEFGHJKLMNPQRSTUVWXYZ"
 CARD_NUMBER_CAPACITY = len(CARD_SERIES) * 10**7
 _CARD_NUMBER = re.compile(r"[A-HJ-NP-Z][0-9]{7}[0-9A-Z*]")
 
 
-def new_card_number(serial: int) -> str:
-    """The card number for a sequence value 0 <= serial < CARD_NUMBER_CAPACITY (240 million)."""
+def card_number(serial: int) -> str:
+    """The card number of a sequence value 0 <= serial < CARD_NUMBER_CAPACITY (240 million); it
+    ends in '*' for about 1 serial in 37, which :func:`new_card_number` never issues."""
     if isinstance(serial, bool) or not isinstance(serial, int) or not 0 <= serial < CARD_NUMBER_CAPACITY:
         raise ValueError(f"serial must be an integer from 0 to {CARD_NUMBER_CAPACITY - 1}")
     body = f"{CARD_SERIES[serial // 10**7]}{serial % 10**7:07d}"
     return body + mod37_2_check_char(body)
+
+
+def new_card_number(draw: Callable[[], int]) -> str:
+    """A card number for a new card: ``draw()`` gives the next sequence value; the serials whose
+    check character would be '*' are skipped, so the number ends in a digit or a letter."""
+    while True:
+        number = card_number(draw())
+        if number[-1] != "*":
+            return number
 
 
 def is_valid_card_number(s: str) -> bool:

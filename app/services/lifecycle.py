@@ -281,7 +281,7 @@ def _new_card(
         quality_defect=quality_defect, previous_received_on=predecessor.received_on if predecessor else None,
     )
     card = Card(
-        number=new_card_number(next_value(session, "card_number")), person_id=person.id,
+        number=new_card_number(lambda: next_value(session, "card_number")), person_id=person.id,
         status=CardStatus.APPLIED, kind=kind, bank_id=bank_id,
         predecessor_id=predecessor.id if predecessor else None, created_at=clock.now(), updated_at=clock.now(),
     )

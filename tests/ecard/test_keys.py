@@ -46,7 +46,7 @@ def test_published_key_set_is_a_jwks_rfc7517_rfc8037(store):
 def test_rotation_keeps_old_tokens_valid_until_they_expire(store):
     old_signer = store.current_signer(NOW + 100)
     old_token = sign_token(typical_claims(), old_signer, now=NOW + 100)  # expires NOW + 160
-    new = store.rotate(NOW + 110, max_token_lifetime=60)
+    new = store.rotate(NOW + 110, max_token_reach=60)
     assert store.current_signer(NOW + 110).kid == new.kid != old_signer.kid
 
     keyset = store.jwks(NOW + 110)  # fetched after the rotation
@@ -113,7 +113,7 @@ def test_new_kid_is_not_a_published_or_withdrawn_one(store):
 
 
 def test_kids_wrap_around_once_old_keys_are_gone(tmp_path):
-    ks = KeyStore(tmp_path, max_token_lifetime=60, skew_seconds=0)
+    ks = KeyStore(tmp_path, max_token_reach=60, skew_seconds=0)
     t = NOW
     ks.ensure_key(t)
     for _ in range(300):  # 1000 s apart: each old key has left the set before the next rotation

@@ -86,7 +86,7 @@ def test_cli_refuses_with_exit_status_1(keyfile, tmp_path):
     assert out["claims"]["name"] == "张三丰"  # authentic, shown, but refused
     fresh = sign_token(typical_claims(), fixed_key(), now=time.time())
     assert run_cli("--keys", str(keyfile), fresh).returncode == 0
-    done = run_cli("--keys", str(keyfile), "SC1:garbage")
+    done = run_cli("--keys", str(keyfile), "SC2:garbage")
     assert done.returncode == 1 and json.loads(done.stdout)["reason"] == "malformed"
     blank = tmp_path / "blank.png"
     Image.new("L", (100, 100), 255).save(blank)

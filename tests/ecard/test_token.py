@@ -1,4 +1,4 @@
-"""Token format v1: claims round trip, compact encodings, size target, enums."""
+"""Token format v2: claims round trip, compact encodings, size target, enums."""
 
 import cbor2
 import pytest
@@ -24,7 +24,7 @@ def test_claims_round_trip():
     assert decoded.alg == -8 and decoded.kid == b"\x0a"
     c = decoded.claims
     assert c.issued_at == NOW and c.lifetime == 60 and c.expires_at == NOW + 60
-    assert len(c.token_id) == 6 and c.version == 1
+    assert len(c.token_id) == 6 and c.version == 2
     assert c._replace(issued_at=None, token_id=None) == claims
 
 
@@ -45,8 +45,8 @@ def test_token_is_untagged_cose_sign1_with_alg_and_kid_protected():
 def test_payload_layout_is_the_documented_positional_array():
     claims = typical_claims(token_id=bytes.fromhex("a1b2c3d4e5f6"), issued_at=NOW)
     payload = cbor2.loads(cbor2.loads(cose_of(sign_token(claims, fixed_key())))[2])
-    assert payload == [1, bytes.fromhex("a1b2c3d4e5f6"), NOW, bytes.fromhex("0000000000123456"),
-                       "张三丰".encode("gb18030"), bytes.fromhex("440104b81234"), 0, 4]
+    assert payload == [2, bytes.fromhex("a1b2c3d4e5f6"), NOW, bytes.fromhex("0000000000123456"),
+                       "张三丰".encode("gb18030"), bytes.fromhex("440104b1234f"), 0, 4]
 
 
 def test_default_lifetime_is_omitted_and_other_lifetimes_travel():
@@ -68,10 +68,11 @@ def test_any_name_round_trips(name):
 
 
 def test_masked_number_packs_prefix_hidden_run_suffix_into_six_bytes():
-    assert _pack_masked("440104********1234") == bytes.fromhex("440104b81234")
-    assert _pack_masked("4401**********123X") == bytes.fromhex("4401ba123a")
-    assert _pack_masked(masked_id("440104", 8, "1234")) == bytes.fromhex("440104b81234")
-    assert _pack_masked("1*") == bytes.fromhex("1b1f")
+    assert _pack_masked("440104********1234") == bytes.fromhex("440104b1234f")
+    assert _pack_masked("4401**********123X") == bytes.fromhex("4401c9123a")
+    assert _pack_masked(masked_id("440104", 8, "1234")) == bytes.fromhex("440104b1234f")
+    assert _pack_masked("1*") == bytes.fromhex("1c0f")
+    assert _pack_masked("1" + "*" * 20) == bytes.fromhex("1cfc3f")  # 16 + 4
 
 
 @pytest.mark.parametrize("full", ["440104199003071234", "44010419900307123X", ""])
@@ -80,21 +81,38 @@ def test_issuer_never_passes_the_full_number(full):
         sign_token(typical_claims(masked_id=full), fixed_key(), now=NOW)
 
 
-def test_masked_number_with_other_characters_travels_as_text():
-    assert _pack_masked("USA*******0123") == "USA*******0123"
+def test_masked_number_letters_are_packed_so_an_assigned_number_takes_six_bytes_too():
+    """Issue 13 #18: letters (assigned numbers, permits, passports) are packed, one byte each,
+    and the 18 characters of an assigned number take the 6 bytes of a citizen number."""
+    assert _pack_masked("A44010********1234") == bytes.fromhex("d044010b1234")
+    assert _pack_masked("E1*****78") == bytes.fromhex("d41c478f")
+    assert _pack_masked("Z*") == bytes.fromhex("e9c0")
     claims = typical_claims(masked_id="USA*******0123")
     assert decode_token(sign_token(claims, fixed_key(), now=NOW)).claims.masked_id == "USA*******0123"
 
 
-@given(st.text(alphabet="0123456789X*", min_size=1, max_size=40).filter(lambda s: "*" in s))
+@pytest.mark.parametrize("masked", ["usa*******0123", "A-1*****", "张*", "1 *"])
+def test_masked_number_of_other_characters_is_refused_at_issuance(masked):
+    with pytest.raises(ValueError):
+        sign_token(typical_claims(masked_id=masked), fixed_key(), now=NOW)
+
+
+@given(st.text(alphabet="0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ***", min_size=1, max_size=40)
+       .filter(lambda s: "*" in s))
 def test_any_masked_form_round_trips(masked):
     assert _unpack_masked(_pack_masked(masked)) == masked
 
 
-@pytest.mark.parametrize("packed", [b"", bytes.fromhex("1234"), bytes.fromhex("12b0"),
-                                    bytes.fromhex("12bb"), bytes.fromhex("1c1b"), bytes.fromhex("f1b1"),
-                                    bytes.fromhex("1bff")])
+@pytest.mark.parametrize("packed", [
+    b"", bytes.fromhex("1234"), bytes.fromhex("12bb"), bytes.fromhex("1c1b"), bytes.fromhex("f1b1"),
+    bytes.fromhex("1bff"), bytes.fromhex("12c7"),  # a run of 8 is "b", never "c7"
+    bytes.fromhex("1c3c40"),  # runs of 4 and 5: one run of 9 is "c8"
+    bytes.fromhex("1be7"),  # "X" is "a", never the letter e7
+    bytes.fromhex("1bea"), bytes.fromhex("1bc0f0"),  # no letter beyond Z; padding only at the end
+    bytes.fromhex("1bf0"),  # padding in the middle
+])
 def test_bad_packed_masks_are_refused(packed):
+    """Issue 13 #17: one masked string has exactly one packing; every other byte string is refused."""
     with pytest.raises(FormatError):
         _unpack_masked(packed)
 
@@ -113,7 +131,7 @@ def test_status_enum_covers_reissue_replacement_loss_art21_art28():
     assert set(STATUS_LABELS) == set(CardStatus)
 
 
-def test_application_field_list_is_fixed_for_format_version_1():
+def test_application_field_list_is_fixed_since_format_version_1():
     assert APP_FIELD_NAMES == (
         "medical", "finance", "transport", "civil_affairs", "health", "education", "housing",
         "provident_fund", "hrss", "public_security", "justice", "agriculture", "culture_tourism",
@@ -161,8 +179,17 @@ def test_shorter_card_reference_leaves_room():
     assert qr_version(text) == 7
 
 
+@pytest.mark.parametrize("masked", ["440104********1234", "44010419********3X", "A44010********1234",
+                                    "810000********1234"])
+@pytest.mark.parametrize(("name", "chars"), [("张三", 172), ("张三丰", 175), ("欧阳娜娜", 178)])
+def test_six_byte_card_reference_keeps_every_document_type_at_version_7_up_to_4_hanzi(masked, name, chars):
+    """Issue 13 #18 (README §8): letters are packed, so the document type never changes the size."""
+    text = sign_token(typical_claims(card_ref=bytes(6), name=name, masked_id=masked), fixed_key(), now=NOW)
+    assert (len(text), qr_version(text)) == (chars, 7)
+
+
 def test_decode_token_rejects_non_tokens():
-    for bad in ["", "SC1:", "HC1:6BFOXN", "SC1:BB8", PREFIX + "%69 VD92EX0"]:
+    for bad in ["", "SC2:", "HC1:6BFOXN", "SC2:BB8", "SC1:BB8", PREFIX + "%69 VD92EX0"]:
         with pytest.raises(FormatError):
             decode_token(bad)
 

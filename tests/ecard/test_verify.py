@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ecard.base45 import ALPHABET, b45decode, b45encode
-from ecard.token import PREFIX, AppField, CardStatus, sig_structure_head, sign_token
+from ecard.token import PREFIX, PROTECTED_HEAD, AppField, CardStatus, sig_structure_head, sign_token
 from ecard.verify import MESSAGES, REASONS, ReplayCache, Result, Verifier
 from tests.ecard.helpers import NOW, Clock, fixed_key, jwk, jwks, new_key, typical_claims
 
@@ -32,7 +32,10 @@ def text_of(cose: bytes) -> str:
 def hand_signed(payload: object, *, key=KEY, protected: object = None, unprotected=b"\xa0",
                 tag: bytes = b"") -> str:
     """A COSE_Sign1 built by hand (to produce tokens sign_token never would)."""
-    prot = cbor2.dumps({1: -8, 4: bytes((key.kid,))} if protected is None else protected)
+    if protected is None:
+        prot = PROTECTED_HEAD + bytes((key.kid,))
+    else:
+        prot = protected if isinstance(protected, bytes) else cbor2.dumps(protected)
     body = cbor2.dumps(payload) if not isinstance(payload, bytes) else payload
     signed = sig_structure_head(prot) + cbor2.dumps(body)
     sig = key.private_key.sign(signed)
@@ -74,12 +77,13 @@ def test_ecard_still_proves_identity_during_reissue_and_replacement_art28(status
 
 
 @pytest.mark.parametrize("tag", [b"\xd2", b"\xd8\x3d\xd2", b"\xd8\x3d"])
-def test_tag_18_and_cwt_tag_61_are_accepted(tag):
-    assert verifier().verify(text_of(tag + cose_of(TOKEN))).ok
+def test_tag_18_and_cwt_tag_61_are_second_encodings_and_refused(tag):
+    """Issue 13 #17: one claim set, one valid token - the tagged forms are refused (README §2)."""
+    assert verifier().verify(text_of(tag + cose_of(TOKEN))).reason == "malformed"
 
 
-def test_fully_specified_ed25519_alg_minus_19_is_accepted():
-    assert verifier().verify(hand_signed(good_payload(), protected={1: -19, 4: b"\x0a"})).ok
+def test_fully_specified_ed25519_alg_minus_19_is_a_second_encoding_and_refused():
+    assert verifier().verify(hand_signed(good_payload(), protected={1: -19, 4: b"\x0a"})).reason == "malformed"
 
 
 def test_kid_collision_tries_every_published_key_with_that_kid():
@@ -233,24 +237,33 @@ def test_replay_cache_memory_is_bounded():
 
 
 @pytest.mark.parametrize("text", [
-    "", "SC1:", "SC1", "sc1:" + TOKEN[4:], "HC1:" + TOKEN[4:], " " + TOKEN, TOKEN + " ",
-    TOKEN + "00", TOKEN[:-1], "SC1:GGW", "SC1:中文", "https://example.org/?t=" + TOKEN,
+    "", "SC2:", "SC2", "sc2:" + TOKEN[4:], "HC1:" + TOKEN[4:], " " + TOKEN, TOKEN + " ",
+    TOKEN + "00", TOKEN[:-1], "SC2:GGW", "SC2:中文", "https://example.org/?t=" + TOKEN,
 ])
 def test_garbage_text_is_malformed(text):
     assert verifier().verify(text).reason == "malformed"
 
 
-@pytest.mark.parametrize("value", [None, 123, 1.5, ["SC1:"], b"\xff\xfe", bytearray(b"SC1:")])
+@pytest.mark.parametrize("value", [None, 123, 1.5, ["SC2:"], b"\xff\xfe", bytearray(b"SC2:")])
 def test_non_text_input_is_malformed_not_an_exception(value):
     assert verifier().verify(value).reason == "malformed"
 
 
-def test_other_prefix_version_is_unsupported_version():
-    assert verifier().verify("SC2:" + TOKEN[4:]).reason == "unsupported_version"
+@pytest.mark.parametrize("prefix", ["SC1:", "SC3:", "SCZ:"])
+def test_other_prefix_version_is_unsupported_version(prefix):
+    """An old SC1: token (at most minutes old) is refused with unsupported_version (README §1)."""
+    assert verifier().verify(prefix + TOKEN[4:]).reason == "unsupported_version"
 
 
-def test_signed_payload_of_another_format_version_is_unsupported_version():
-    assert verifier().verify(hand_signed(good_payload(p0=2))).reason == "unsupported_version"
+@pytest.mark.parametrize("version", [1, 3, 255])
+def test_signed_payload_of_another_format_version_is_unsupported_version(version):
+    assert verifier().verify(hand_signed(good_payload(p0=version))).reason == "unsupported_version"
+
+
+@pytest.mark.parametrize("version", ["2", 2.0, True, -2, b"\x02"])
+def test_non_integer_version_element_is_malformed_not_unsupported(version):
+    """Issue 13 #17: only an unsigned integer is a version (README §3)."""
+    assert verifier().verify(hand_signed(good_payload(p0=version))).reason == "malformed"
 
 
 @pytest.mark.parametrize("cose_change", [
@@ -319,9 +332,16 @@ def test_every_reason_has_plain_words_in_chinese_and_english():
 
 def test_key_set_errors_are_reported_at_load_time():
     for bad in [{"keys": [{"kty": "OKP", "crv": "Ed25519", "kid": "0a"}]},
-                {"keys": [jwk(KEY, kid="zz")]}, {"keys": [jwk(KEY, x="AAAA")]}, {"keys": 5}]:
+                {"keys": [jwk(KEY, x="AAAA")]}, {"keys": 5}]:
         with pytest.raises(ValueError):
             Verifier(bad)
+
+
+@pytest.mark.parametrize("kid", ["0A", "zz", "a", "0a0b", "00a", 10, None])
+def test_jwk_kid_not_two_lower_case_hex_digits_is_ignored(kid):
+    """Issue 13 #17: the JWK kid is the kid byte as two lower-case hex digits, so "0A" never
+    matches a token's kid 0x0a (README §5)."""
+    assert verifier({"keys": [jwk(KEY, kid=kid)]}).verify(TOKEN).reason == "unknown_key"
 
 
 def test_keys_of_other_types_are_ignored():

@@ -18,7 +18,7 @@ from tests.ecard_app.conftest import JWKS, published_jwks
 @pytest.fixture
 def store(issuer, monkeypatch, tmp_path) -> KeyStore:
     """A fresh key store (one key) used by the app's issuer, the CLI and the JWKS endpoint."""
-    fresh = KeyStore(tmp_path / "ecard-keys", max_token_lifetime=issuer.store.max_token_lifetime,
+    fresh = KeyStore(tmp_path / "ecard-keys", max_token_reach=issuer.store.max_token_reach,
                      skew_seconds=issuer.store.skew_seconds)
     fresh.ensure_key()
     monkeypatch.setattr(issuer, "store", fresh)
@@ -192,3 +192,21 @@ def test_jwks_needs_no_authentication_and_has_no_private_key(client, store):
     assert resp.status_code == 200
     for key in resp.get_json()["keys"]:
         assert "d" not in key and key["kty"] == "OKP" and key["crv"] == "Ed25519"
+
+
+def test_jwks_exp_after_rotation_is_signs_until_plus_prefetch_horizon_plus_skew_art35(
+        app, client, world, issue, store, issuer, cli):
+    """Issue 13 #19 (README §5): a retired key's ``exp`` is ``signs_until + ECARD_BATCH_HORIZON +
+    skew``: the last token of a full batch signed just before the rotation expires at most the
+    horizon after it was signed, and verifies with the key set published after the rotation."""
+    card = world.card(CardStatus.ACTIVE)
+    horizon, lifetime = app.config["ECARD_BATCH_HORIZON"], app.config["ECARD_TOKEN_LIFETIME"]
+    batch = issue(card.person_id, count=horizon // lifetime).get_json()["batch"]
+    cli("rotate")
+    old = store.list()[0]
+    jwks = published_jwks(client)
+    (old_jwk,) = [k for k in jwks["keys"] if k["kid"] == old.kid_hex]
+    assert old_jwk["exp"] == old.signs_until + horizon + store.skew_seconds
+    last = batch[-1]
+    assert last["expires_at"] <= old.signs_until + horizon
+    assert Verifier(jwks, clock=lambda: last["expires_at"]).verify(last["token"]).ok

@@ -12,6 +12,7 @@ from PIL import Image
 
 from app.models.enums import CardStatus
 from ecard.qr import qr_version
+from ecard.token import PREFIX
 from ecard.token import CardStatus as T
 from tests.ecard_app.conftest import verifier
 
@@ -45,7 +46,7 @@ def test_served_qr_decodes_to_a_token_that_verifies(client, world, resident, kin
     image = (_png_image if kind == "png" else _svg_image)(resp.get_data())
     code = _decode(image)
     text = code.text
-    assert text.startswith("SC1:")
+    assert text.startswith(PREFIX)
     assert code.ec_level == "M"
     assert code.symbology_identifier == "]Q1"  # QR model 2, no ECI / FNC1
     result = verifier(client).verify(text)

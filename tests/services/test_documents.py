@@ -25,6 +25,7 @@ from app.services.documents import (
     is_valid_social_security_number,
     mod11_2_check_char,
     mod37_2_check_char,
+    card_number,
     new_card_number,
     normalise_mobile,
     social_security_number,
@@ -550,15 +551,15 @@ def test_mod37_2_iso7064_example_art11():
 
 def test_card_number_format_art17():
     """Art. 17: the card number printed on the face: a letter, 7 digits, a check character."""
-    first = new_card_number(0)
+    first = card_number(0)
     assert len(first) == 9 and first[0] == "A" and first[1:8] == "0000000"
     assert is_valid_card_number(first)
-    last = new_card_number(CARD_NUMBER_CAPACITY - 1)
+    last = card_number(CARD_NUMBER_CAPACITY - 1)
     assert last[:8] == "Z9999999" and is_valid_card_number(last)
     assert is_valid_card_number(first.lower())
     for bad in (-1, CARD_NUMBER_CAPACITY):
         with pytest.raises(ValueError):
-            new_card_number(bad)
+            card_number(bad)
 
 
 @pytest.mark.parametrize("s", ["", "A0000000", "A00000000000", "I00000000", "O00000000", "10000000A", "A000A0000"])
@@ -570,21 +571,21 @@ def test_malformed_card_number_refused_art17(s):
 @given(serials)
 def test_card_number_round_trips_art17(serial):
     """Art. 17: every issued number is well-formed."""
-    number = new_card_number(serial)
+    number = card_number(serial)
     assert len(number) == 9 and is_valid_card_number(number)
 
 
 @given(serials, serials)
 def test_card_number_unique_per_serial_art17(a, b):
     """Art. 17 (card numbers unique): different serials never share a card number."""
-    assert (new_card_number(a) == new_card_number(b)) == (a == b)
+    assert (card_number(a) == card_number(b)) == (a == b)
 
 
 @settings(max_examples=300)
 @given(serials, st.integers(0, 8), st.sampled_from(CARD_ALPHABET))
 def test_card_number_single_substitution_refused_art17(serial, pos, char):
     """Art. 17: the ISO 7064 MOD 37-2 check character catches every single-character substitution."""
-    number = new_card_number(serial)
+    number = card_number(serial)
     assume(number[pos] != char)
     assert not is_valid_card_number(number[:pos] + char + number[pos + 1:])
 
@@ -593,7 +594,7 @@ def test_card_number_single_substitution_refused_art17(serial, pos, char):
 @given(serials, st.integers(0, 7))
 def test_card_number_adjacent_transposition_refused_art17(serial, pos):
     """Art. 17: the check character catches every swap of two adjacent characters."""
-    number = new_card_number(serial)
+    number = card_number(serial)
     assume(number[pos] != number[pos + 1])
     assert not is_valid_card_number(number[:pos] + number[pos + 1] + number[pos] + number[pos + 2:])
 
@@ -601,7 +602,7 @@ def test_card_number_adjacent_transposition_refused_art17(serial, pos):
 def test_card_number_check_detects_all_substitutions_and_transpositions_exhaustively_art17():
     """Art. 17: the property holds for every character at every position and every pair of
     digits at every adjacent position, not only for the examples hypothesis draws."""
-    base = new_card_number(12_345_678)
+    base = card_number(12_345_678)
     for pos in range(9):
         for char in CARD_ALPHABET:
             if char != base[pos]:
@@ -619,3 +620,24 @@ def test_card_number_check_detects_all_substitutions_and_transpositions_exhausti
         valid = body + mod37_2_check_char(body)
         if valid[8] != a:
             assert not is_valid_card_number(body[:7] + valid[8] + a)
+
+
+STAR_SERIALS = [s for s in range(200) if card_number(s).endswith("*")]
+
+
+def test_new_card_numbers_never_end_in_star_the_mask_character_art17():
+    """Art. 17, issue 13 #20: '*' is what every masked value shows, so a new card number never ends
+    in it: the serials whose MOD 37-2 check character is '*' are skipped."""
+    assert STAR_SERIALS  # about 1 in 37
+    serial = STAR_SERIALS[0]
+    draws = iter([serial, serial + 1])
+    number = new_card_number(lambda: next(draws))
+    assert number == card_number(serial + 1) and number[-1] != "*" and is_valid_card_number(number)
+    assert {new_card_number(iter([s, s + 1, s + 2]).__next__)[-1] for s in range(500)} <= set(CARD_ALPHABET[:-1])
+
+
+@pytest.mark.parametrize("serial", STAR_SERIALS[:3])
+def test_existing_card_numbers_ending_in_star_stay_valid_art17(serial):
+    """Art. 17, issue 13 #20: numbers issued before the change keep their '*' and stay valid."""
+    number = card_number(serial)
+    assert number.endswith("*") and is_valid_card_number(number)

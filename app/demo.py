@@ -1160,7 +1160,7 @@ def _report(r: SeedResult, where: str) -> None:
     echo("")
     g = GUIDE
     echo(f"Demo resident: {g.name}, {g.doc_type} {g.doc_number}, mobile {g.phone[:3]}****{g.phone[-4:]} "
-         "(sign in: POST /api/auth/resident/otp, then `flask demo sms` shows the code; see README).")
+         "(sign in: POST /api/auth/resident/otp, then `.venv/bin/flask demo sms` shows the code; see README).")
     echo("")
     echo("Staff logins (POST /api/auth/login). The passwords are shown only now; they are stored as "
          "argon2id hashes (`flask demo passwords` sets and prints new ones):")

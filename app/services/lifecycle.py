@@ -157,9 +157,6 @@ def _begin(
     check_channel(op, actor)
     card = load_card(session, card_id)
     check_scope(actor, card.person_id, card.bank_id if scope_bank else None)
-    from app.services import disclosure  # (disclosure reads this module)
-
-    disclosure.check_call_remit(session, actor, card.person_id)  # Art. 16: the hotline's verified caller
     t = _transition(op, card.status)
     _check_version(card, expected_version)
     return card, t

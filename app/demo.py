@@ -709,7 +709,7 @@ class Story:
                              False if mode is ServiceMode.DOOR_TO_DOOR else None)
         person = person or self.register(teller)
         return lifecycle.apply(self.s, teller, person.id, bank_id=p.bank_id, delivery=delivery, service_mode=mode,
-                               referral=referral, id_verified=mode is ServiceMode.INSTANT)
+                               referral=referral, id_verified=True)  # 持本人有效身份证件 (Art. 7, 10 ¶2)
 
     def pin(self) -> str:
         while True:
@@ -733,7 +733,7 @@ class Story:
             "bank_hotline": lambda: self.teller(card.bank_id).via(Channel.BANK_HOTLINE),
             "outlet": lambda: self.teller(card.bank_id),
         }[channel]()
-        return lifecycle.register_loss(self.s, actor, card.id)
+        return lifecycle.register_loss(self.s, actor, card.id, id_verified=channel == "outlet")  # Art. 21
 
     def reissue(self, card: Card, *, instant: bool = False) -> Card:
         """Reissue (Art. 23, 25): online or at an outlet; urgently at an instant outlet (Art. 25 ¶2)."""
@@ -746,7 +746,7 @@ class Story:
                 lifecycle.Delivery(DeliveryMethod.PICKUP)
             return lifecycle.reissue(self.s, self.resident(card.person_id), card.id, delivery=delivery)
         return lifecycle.reissue(self.s, self.teller(card.bank_id), card.id,
-                                 delivery=lifecycle.Delivery(DeliveryMethod.PICKUP))
+                                 delivery=lifecycle.Delivery(DeliveryMethod.PICKUP), id_verified=True)
 
     def replace_damaged(self, card: Card, *, quality_defect: bool = False) -> Card:
         return lifecycle.replace(self.s, self.teller(card.bank_id), card.id, reason=ReplacementReason.DAMAGED,
@@ -959,12 +959,15 @@ class Story:
         yield from self.progress(new, CardStatus.ACTIVE)
 
     def sc_name_change(self):
-        """Art. 24(2): a lawful change of name, taken at an outlet, gives a replacement card."""
+        """Art. 24(2): a lawful change of name, recorded at an outlet; the holder takes the replacement
+        offered (可以申请换领: the holder's own application, at the fee of Art. 27)."""
         card = yield from self.first_active((400, 1100), reserve=60)
         yield self.later(30, 600, reserve=40)
         new_name = self.p.name[0] + self.w.given_name(self.rng, self.s.get(Person, card.person_id).sex == "M")
-        _, new = people.change_info(self.s, self.teller(card.bank_id), card.person_id, {"name": new_name},
-                                    id_verified=True)
+        teller = self.teller(card.bank_id)
+        _, offer = people.change_info(self.s, teller, card.person_id, {"name": new_name}, id_verified=True)
+        new = lifecycle.replace(self.s, teller, offer.card_id, reason=offer.reason,
+                                delivery=lifecycle.Delivery(DeliveryMethod.PICKUP))
         yield from self.progress(new, CardStatus.ACTIVE)
 
     def sc_cancelled_death(self):

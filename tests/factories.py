@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -25,6 +25,7 @@ from app.services.hashing import hash_password
 _serial = itertools.count(1)
 PIN = "135790"
 PICKUP = lifecycle.Delivery(DeliveryMethod.PICKUP)
+DIED = date(2026, 11, 20)  # a date of death for cancellations (Art. 26), before the tests' clock
 
 
 def events_of(session: Session, card_id: int) -> list:
@@ -141,7 +142,7 @@ class World:
         s, w = self.session, self
         person = person or self.person()
         card = lifecycle.apply(s, w.teller, person.id, bank_id=w.banks[0].id,
-                               delivery=lifecycle.Delivery(delivery, "广州市天河区天河路100号"))
+                               delivery=lifecycle.Delivery(delivery, "广州市天河区天河路100号"), id_verified=True)
         path = [
             (CardStatus.ACCEPTED, lambda c: lifecycle.accept(s, w.clerk, c.id)),
             (CardStatus.IN_PRODUCTION, lambda c: lifecycle.start_production(s, w.clerk, c.id)),
@@ -154,13 +155,13 @@ class World:
             path += [(CardStatus.ISSUED, lambda c: lifecycle.pick_up(s, w.teller, c.id))]
         path += [(CardStatus.ACTIVE, lambda c: lifecycle.activate(s, w.teller, c.id, pin=PIN))]
         extra = {
-            CardStatus.LOSS_REGISTERED: lambda c: lifecycle.register_loss(s, w.teller, c.id),
+            CardStatus.LOSS_REGISTERED: lambda c: lifecycle.register_loss(s, w.teller, c.id, id_verified=True),
             CardStatus.REPLACEMENT_PENDING: lambda c: lifecycle.replace(
                 s, w.teller, c.id, reason=lifecycle.ReplacementReason.DAMAGED,
                 delivery=lifecycle.Delivery(DeliveryMethod.PICKUP)),
-            CardStatus.INVALIDATED: lambda c: lifecycle.reissue(s, w.teller, c.id,
+            CardStatus.INVALIDATED: lambda c: lifecycle.reissue(s, w.teller, c.id, id_verified=True,
                                                                 delivery=lifecycle.Delivery(DeliveryMethod.PICKUP)),
-            CardStatus.CANCELLED: lambda c: lifecycle.cancel(s, w.clerk, c.person_id,
+            CardStatus.CANCELLED: lambda c: lifecycle.cancel(s, w.clerk, c.person_id, effective=DIED,
                                                              reason=lifecycle.CancellationReason.DEATH),
         }
         if state is CardStatus.REJECTED:

@@ -10,6 +10,7 @@ from app.extensions import db
 from app.models.enums import Role
 from app.services import deadlines, disclosure, lifecycle, people
 from app.services.errors import InvalidInput
+from app.services.lifecycle_rules import Op
 
 blp = Blueprint("applications", __name__, url_prefix="/api/applications",
                 description="Card applications and deadlines (Art. 7–10, 25)")
@@ -20,7 +21,7 @@ class WatchQuery(Schema):
 
 
 @blp.route("/", methods=["POST"])
-@allow(Role.RESIDENT, Role.BANK_TELLER)
+@allow(op=Op.APPLY)
 @blp.arguments(ApplicationIn)
 @blp.response(201, CardOut)
 def apply(body):

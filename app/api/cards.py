@@ -34,7 +34,7 @@ from app.models import Card, CardEvent
 from app.models.enums import Field, Role
 from app.services import disclosure, lifecycle
 from app.services.errors import InvalidInput
-from app.services.lifecycle_rules import Op, roles_for
+from app.services.lifecycle_rules import Op
 
 blp = Blueprint("cards", __name__, url_prefix="/api/cards", description="Cards and their lifecycle (Art. 6–27)")
 
@@ -90,7 +90,7 @@ def card_events(card_id):
 
 
 @blp.route("/<int:card_id>/status")
-@allow(*roles_for(Op.INQUIRE_STATUS))
+@allow(op=Op.INQUIRE_STATUS)
 @blp.arguments(ChannelIn, location="query")
 @blp.response(200, StatusOut)
 def status_inquiry(query, card_id):
@@ -132,8 +132,8 @@ CARD_OPERATIONS: list[tuple[str, Op, type, Call, int]] = [
      lambda s, a, c, b, v: lifecycle.pick_up(s, a, c, expected_version=v, id_verified=b["id_verified"]), 200),
     ("activation", Op.ACTIVATE, PinIn,
      lambda s, a, c, b, v: lifecycle.activate(s, a, c, pin=b["pin"], expected_version=v), 200),
-    ("loss-registration", Op.REGISTER_LOSS, ChannelIn,
-     lambda s, a, c, b, v: lifecycle.register_loss(s, a, c, expected_version=v), 200),
+    ("loss-registration", Op.REGISTER_LOSS, IdCheckIn,
+     lambda s, a, c, b, v: lifecycle.register_loss(s, a, c, id_verified=b["id_verified"], expected_version=v), 200),
     ("loss-deregistration", Op.DEREGISTER_LOSS, IdCheckIn,
      lambda s, a, c, b, v: lifecycle.deregister_loss(s, a, c, id_verified=b["id_verified"], expected_version=v), 200),
     ("reissue", Op.REISSUE, ReissueIn,
@@ -171,7 +171,7 @@ def _register(suffix: str, op: Op, schema: type, call: Call, status: int) -> Non
     decorated = blp.arguments(schema)(decorated)
     if op in PIN_OPS:  # Art. 19: rate-limited per address and per card (after authentication)
         decorated = pin_limited(decorated)
-    decorated = allow(*roles_for(op))(decorated)
+    decorated = allow(op=op)(decorated)
     blp.route(f"/<int:card_id>/{suffix}", methods=["POST"], endpoint=f"card_{op}",
               parameters=[IF_MATCH_PARAM])(decorated)
 

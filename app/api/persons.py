@@ -13,6 +13,7 @@ from app.api.schemas import (
     ChannelIn,
     DocumentQuery,
     InfoChangeIn,
+    InfoChangeOut,
     PersonOut,
     PrefillOut,
     RevealIn,
@@ -24,7 +25,7 @@ from app.models import Card
 from app.models.enums import STAFF_ROLES, Role
 from app.services import disclosure, lifecycle, people
 from app.services.errors import NotFound
-from app.services.lifecycle_rules import Op, roles_for
+from app.services.lifecycle_rules import Op
 
 blp = Blueprint("persons", __name__, url_prefix="/api/persons", description="Cardholders (Art. 4, 9, 16, 20)")
 
@@ -127,31 +128,33 @@ def reveal(body, person_id):
 
 
 @blp.route("/<int:person_id>/info-change", methods=["POST"])
-@allow(*roles_for(Op.CHANGE_INFO))
+@allow(op=Op.CHANGE_INFO)
 @blp.arguments(InfoChangeIn)
-@blp.response(200, PersonOut)
+@blp.response(200, InfoChangeOut)
 def change_info(body, person_id):
-    """Change personal information; a change of card-face data starts a replacement (Art. 24(2))."""
+    """Change personal information; a lawful change of card-face data offers a replacement, which the
+    holder may apply for (Art. 24(2))."""
     actor = current_actor(body.pop("channel", None))
     id_verified = body.pop("id_verified")
-    person, _ = people.change_info(db.session, actor, person_id, body, id_verified=id_verified)
+    person, offer = people.change_info(db.session, actor, person_id, body, id_verified=id_verified)
     commit()
-    return person
+    return {"person": person, "replacement_offer": offer}
 
 
 @blp.route("/<int:person_id>/cancellation", methods=["POST"])
-@allow(*roles_for(Op.CANCEL))
+@allow(op=Op.CANCEL)
 @blp.arguments(CancelIn)
 @blp.response(200, CardOut(many=True))
 def cancel(body, person_id):
     """Cancel the holder's cards: death or lost eligibility (Art. 26), or at the bank on request (Art. 6)."""
-    cards = lifecycle.cancel(db.session, current_actor(body.get("channel")), person_id, reason=body["reason"])
+    cards = lifecycle.cancel(db.session, current_actor(body.get("channel")), person_id, reason=body["reason"],
+                             effective=body.get("effective"))
     commit()
     return cards
 
 
 @blp.route("/<int:person_id>/unbind-confirmation", methods=["POST"])
-@allow(*roles_for(Op.CONFIRM_UNBIND))
+@allow(op=Op.CONFIRM_UNBIND)
 @blp.arguments(ChannelIn)
 @blp.response(200, AccountOut)
 def confirm_unbind(body, person_id):

@@ -112,6 +112,8 @@ class FieldLockIn(ChannelIn):
 
 class CancelIn(ChannelIn):
     reason = _enum(CancellationReason, required=True)
+    effective = fields.Date(metadata={"description": "For death: the date of death (required); for lost "
+                                                     "eligibility: the date it ended (Art. 26)."})
 
 
 class InfoChangeIn(IdCheckIn):
@@ -224,6 +226,21 @@ class PersonOut(Disclosed):
     eligible = fields.Boolean()
     deceased = fields.Function(lambda p: p.deceased_on is not None)
     fields_ = fields.List(fields.Nested(FieldStatusOut), attribute="fields", data_key="fields")
+
+
+class ReplacementOfferOut(Schema):
+    card_id = fields.Integer()
+    reason = fields.String()
+    article = fields.String()
+    fee_fen = fields.Integer(metadata={"description": "What the replacement would cost if applied for (Art. 27)."})
+
+
+class InfoChangeOut(Schema):
+    """The changed person, and the replacement the holder may apply for (Art. 24(2) 可以申请换领): offered,
+    never started on the holder's behalf."""
+
+    person = fields.Nested(PersonOut)
+    replacement_offer = fields.Nested(ReplacementOfferOut, allow_none=True)
 
 
 class EventOut(Disclosed):

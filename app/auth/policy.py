@@ -1,5 +1,7 @@
 """Every view declares who may call it with :func:`allow`; a test walks the URL map and fails
-on any endpoint without a declared policy."""
+on any endpoint without a declared policy. The view of a lifecycle operation declares the
+operation instead of roles: its roles, and its refusal with the article, come from the channel
+table (``lifecycle_rules.CHANNELS``), so who may do what is written once."""
 from __future__ import annotations
 
 import time
@@ -13,6 +15,7 @@ from werkzeug.exceptions import Forbidden
 from app.auth.tokens import require_exp
 from app.models.enums import Channel, Role
 from app.services.actor import Actor
+from app.services.lifecycle_rules import Op, channel_refusal, roles_for
 
 PUBLIC = frozenset({"public"})
 
@@ -24,15 +27,21 @@ DEFAULT_CHANNEL = {
 }
 
 
-def allow(*roles: Role, public: bool = False, refresh: bool = False, cached: bool = False,
+def allow(*roles: Role, op: Op | None = None, public: bool = False, refresh: bool = False, cached: bool = False,
           any_token: bool = False):
     """Declare the roles allowed to call a view (or ``public=True``) and enforce it.
+    ``op``: the view is that lifecycle operation; the roles are the channel table's for it, and
+    any other role gets the channel refusal naming the article (403), as from the service.
     ``refresh=True``: the view takes a refresh token instead of an access token;
     ``any_token=True``: either (logout).
     ``cached=True``: hot paths (e-card issuance) verify an access token's signature once and
     then reuse it until it expires; the VIEW must then check that the token's session is still open
     itself (see ``app.services.ecard``, which does it in its one query: no cache between a logout and
     its effect). The absolute end of the session needs no check there: no token outlives it."""
+    if op is not None:
+        if roles or public:
+            raise ValueError("a lifecycle operation takes its roles from the channel table")
+        roles = roles_for(op)
     if not roles and not public:
         raise ValueError("declare at least one role, or public=True")
 
@@ -46,10 +55,13 @@ def allow(*roles: Role, public: bool = False, refresh: bool = False, cached: boo
             if not public:
                 role = get_jwt().get("role")
                 if role not in roles:
+                    if op is not None:
+                        raise channel_refusal(op, role)
                     raise Forbidden(f"This operation is not open to the role '{role}'.")
             return view(*args, **kwargs)
 
         wrapper.policy = PUBLIC if public else frozenset(roles)
+        wrapper.operation = op
         return wrapper
 
     return decorate

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 
 from flask import current_app
 from sqlalchemy import ColumnElement, exists, literal_column, select
@@ -63,7 +64,6 @@ from app.services.errors import (
 )
 from app.services.fees import card_fee
 from app.services.lifecycle_rules import (
-    CHANNEL_ARTICLES,
     CHANNELS,
     ID_CHECK_REQUIRED,
     REFUSAL_ARTICLES,
@@ -71,6 +71,8 @@ from app.services.lifecycle_rules import (
     TRANSITION_INDEX,
     Op,
     Transition,
+    article_of,
+    channel_refusal,
 )
 
 def _cfg(key: str):
@@ -110,24 +112,20 @@ def _check_version(card: Card, expected_version: int | None) -> None:
 
 def check_channel(op: Op, actor: Actor) -> None:
     if (actor.channel, actor.role) not in CHANNELS[op]:
-        allowed = ", ".join(f"{c} by {r}" for c, r in CHANNELS[op])
-        raise ChannelNotAllowed(
-            f"'{op}' cannot be done through {actor.channel} by {actor.role}; allowed: {allowed}.",
-            article=CHANNEL_ARTICLES.get(op) or article_of(op),
-        )
+        raise channel_refusal(op, actor.role, actor.channel)
     if actor.channel is Channel.OUTLET and actor.outlet_id is None:
         raise ChannelNotAllowed(f"'{op}' at an outlet needs the teller's outlet.", article="Art. 6")
 
 
-def article_of(op: Op) -> str:
-    return next(t.article for (o, _), t in TRANSITION_INDEX.items() if o is op)
-
-
-def _transition(op: Op, source: CardStatus | None) -> Transition:
-    t = TRANSITION_INDEX.get((op, source))
+def _transition(op: Op, source: CardStatus | None, target: CardStatus | None = None) -> Transition:
+    """The row of the state table for ``op`` from ``source``: the ordinary one, or the one leading to
+    ``target`` where the operation has several (the caller derives ``target`` from the card's facts)."""
+    rows = TRANSITION_INDEX.get((op, source), ())
+    t = next((t for t in rows if target is None or t.target is target), None)
     if t is None:
         raise IllegalTransition(
-            f"'{op}' is not allowed for a card that is {source or 'absent'}.",
+            f"'{op}' is not allowed for a card that is {source or 'absent'}"
+            + (f" to become {target}." if target and rows else "."),
             article=REFUSAL_ARTICLES.get(op) or article_of(op),
             state=str(source) if source else None,
         )
@@ -142,12 +140,25 @@ def check_scope(actor: Actor, person_id: int, bank_id: int | None) -> None:
         raise OutOfScope("This card belongs to another bank's customers.", article="Art. 16")
 
 
-def _check_id(op: Op, id_verified: bool) -> None:
-    if op in ID_CHECK_REQUIRED and not id_verified:
-        raise InvalidInput(
-            f"'{op}' needs the holder's valid ID document checked in person (id_verified).",
-            article={Op.DEREGISTER_LOSS: "Art. 22", Op.RESET_PIN: "Art. 19"}.get(op, "Art. 10 ¶2, 25 ¶2"),
-        )
+def check_id(op: Op, actor: Actor, id_verified: bool) -> dict:
+    """持本人有效身份证件: an in-person step of ``ID_CHECK_REQUIRED`` needs the holder's own valid ID
+    document checked. Returns what the step's event records (``id_verified``), or nothing where the
+    channel shows no document (online, by telephone)."""
+    article = ID_CHECK_REQUIRED.get((op, actor.channel))
+    if article is None:
+        return {}
+    if not id_verified:
+        raise InvalidInput(f"'{op}' at {actor.channel} needs the holder's own valid ID document checked "
+                           "in person (id_verified).", article=article, field="id_verified")
+    return {"id_verified": True}
+
+
+def _check_ids(op: Op, actor: Actor, id_verified: bool, service_mode: ServiceMode) -> dict:
+    """:func:`check_id` for a step that makes a new card: an urgent issuance's own check first
+    (Art. 10 ¶2, 25 ¶2), then the step's (Art. 7, 23). Returns what the step's event records."""
+    if service_mode is ServiceMode.INSTANT:
+        check_id(Op.ISSUE_INSTANTLY, actor, id_verified)
+    return check_id(op, actor, id_verified)
 
 
 def _begin(
@@ -262,21 +273,33 @@ def _check_delivery(delivery: Delivery) -> None:
                            field="delivery_address")
 
 
+def _fee(kind: CardKind, predecessor: Card | None, replacement_reason: ReplacementReason | None = None,
+         quality_defect: bool = False):
+    return card_fee(kind, fee_fen=_cfg("CARD_FEE_FEN"), today=clock.today(), replacement_reason=replacement_reason,
+                    quality_defect=quality_defect, previous_received_on=predecessor.received_on if predecessor else None)
+
+
+def replacement_fee(card: Card, reason: ReplacementReason, quality_defect: bool = False):
+    """(fee in fen, waiver) a replacement of ``card`` would cost today (Art. 27)."""
+    return _fee(CardKind.REPLACEMENT, card, reason, quality_defect)
+
+
 def _new_card(
     session: Session, actor: Actor, person: Person, *, kind: CardKind, bank_id: int, delivery: Delivery,
     service_mode: ServiceMode, referral: Referral = Referral.SELF, predecessor: Card | None = None,
-    replacement_reason: ReplacementReason | None = None, quality_defect: bool = False,
+    replacement_reason: ReplacementReason | None = None, quality_defect: bool = False, id_verified: bool = False,
+    recorded: dict | None = None,
 ) -> Card:
+    """A new card and its application; instant issuance at once (Art. 10 ¶2, 25 ¶2), ID checked.
+    ``recorded``: what the application's event records besides (the ID check of Art. 7)."""
     _check_delivery(delivery)
     outlet = _outlet(session, actor)
     if service_mode is not ServiceMode.COUNTER and actor.channel is not Channel.OUTLET:
         raise ChannelNotAllowed(f"'{service_mode}' service is given by a bank outlet.", article="Art. 8, 10 ¶2")
     if service_mode is ServiceMode.INSTANT and not (outlet and outlet.instant):
         raise ChannelNotAllowed("Instant issuance needs an instant card-making outlet.", article="Art. 10 ¶2, 25 ¶2")
-    fee, waiver = card_fee(
-        kind, fee_fen=_cfg("CARD_FEE_FEN"), today=clock.today(), replacement_reason=replacement_reason,
-        quality_defect=quality_defect, previous_received_on=predecessor.received_on if predecessor else None,
-    )
+    instant = check_id(Op.ISSUE_INSTANTLY, actor, id_verified) if service_mode is ServiceMode.INSTANT else {}
+    fee, waiver = _fee(kind, predecessor, replacement_reason, quality_defect)
     card = Card(
         number=new_card_number(lambda: next_value(session, "card_number")), person_id=person.id,
         status=CardStatus.APPLIED, kind=kind, bank_id=bank_id,
@@ -295,10 +318,10 @@ def _new_card(
     record_event(session, actor, Op.APPLY, person_id=person.id, card=card, article=t.article,
            kind=str(kind), service_mode=str(service_mode), referral=str(referral), fee_fen=fee,
            fee_waiver=str(waiver) if waiver else None,
-           replacement_reason=str(replacement_reason) if replacement_reason else None)
+           replacement_reason=str(replacement_reason) if replacement_reason else None, **(recorded or {}))
     session.flush()
     if service_mode is ServiceMode.INSTANT:
-        _issue(session, actor, card, _transition(Op.ISSUE_INSTANTLY, CardStatus.APPLIED))
+        _issue(session, actor, card, _transition(Op.ISSUE_INSTANTLY, CardStatus.APPLIED), **instant)
     return card
 
 
@@ -317,8 +340,7 @@ def apply(
     if person.deceased_on or not person.eligible:
         raise Ineligible("The applicant does not hold Guangzhou household registration or lawfully enjoy its "
                          "social security or other public services.", article="Art. 4")
-    if service_mode is ServiceMode.INSTANT:
-        _check_id(Op.ISSUE_INSTANTLY, id_verified)
+    checked = _check_ids(Op.APPLY, actor, id_verified, service_mode)
     held = [c for c in person.cards if c.status in VALID_STATES or c.status in PENDING_STATES]
     if held:
         raise IllegalTransition(
@@ -328,7 +350,7 @@ def apply(
     kind = CardKind.RENEWED if any(c.status is not CardStatus.REJECTED for c in person.cards) else CardKind.FIRST
     _ensure_accounts(session, person.id, bank_id)
     return _new_card(session, actor, person, kind=kind, bank_id=bank_id, delivery=delivery,
-                     service_mode=service_mode, referral=referral)
+                     service_mode=service_mode, referral=referral, id_verified=id_verified, recorded=checked)
 
 
 def reissue(
@@ -342,13 +364,12 @@ def reissue(
     if _pending_successor(session, old):
         raise IllegalTransition("A replacement for this card is already being made; it ends the lost card.",
                                 article="Art. 23, 24", state=str(old.status))
-    if service_mode is ServiceMode.INSTANT:
-        _check_id(Op.ISSUE_INSTANTLY, id_verified)
+    checked = _check_ids(Op.REISSUE, actor, id_verified, service_mode)
     old.ended_at = clock.now()
-    _move(session, actor, old, t)
+    _move(session, actor, old, t, **checked)
     _set_accounts(session, old.person_id, {AccountStatus.ACTIVE, AccountStatus.PENDING}, AccountStatus.SUSPENDED)
     return _new_card(session, actor, old.person, kind=CardKind.REISSUE, bank_id=old.bank_id, delivery=delivery,
-                     service_mode=service_mode, predecessor=old)
+                     service_mode=service_mode, predecessor=old, id_verified=id_verified)
 
 
 def replace(
@@ -362,8 +383,6 @@ def replace(
     unbinding of its financial account (:func:`confirm_unbind`); the medical account stays."""
     bank_change = reason is ReplacementReason.BANK_CHANGE
     old, t = _begin(session, Op.REPLACE, actor, card_id, expected_version, scope_bank=not bank_change)
-    if service_mode is ServiceMode.INSTANT:
-        _check_id(Op.ISSUE_INSTANTLY, id_verified)
     if quality_defect and reason is not ReplacementReason.DAMAGED:
         raise InvalidInput("A quality defect is a reason only for a damaged card.", article="Art. 27(2)")
     bank_id = old.bank_id
@@ -374,15 +393,18 @@ def replace(
         if actor.bank_id != new_bank_id:
             raise OutOfScope("A change of bank is taken at an outlet of the new bank.", article="Art. 24(3)")
         bank_id = new_bank_id
+        # A loss still in force (a reissue not yet activated, Art. 21, 23) suspends the new account too.
+        opens = AccountStatus.SUSPENDED if settlement_suspended(session, old.person_id) else AccountStatus.PENDING
         for a in accounts(session, old.person_id):
             if a.kind is AccountKind.FINANCIAL and a.status is not AccountStatus.UNBINDING:
                 a.status = AccountStatus.UNBINDING
         session.add(SettlementAccount(person_id=old.person_id, kind=AccountKind.FINANCIAL, bank_id=bank_id,
-                                      status=AccountStatus.PENDING, opened_at=clock.now()))
+                                      status=opens, opened_at=clock.now(),
+                                      suspended_at=clock.now() if opens is AccountStatus.SUSPENDED else None))
     _move(session, actor, old, t, reason=str(reason))
     return _new_card(session, actor, old.person, kind=CardKind.REPLACEMENT, bank_id=bank_id, delivery=delivery,
                      service_mode=service_mode, predecessor=old, replacement_reason=reason,
-                     quality_defect=quality_defect)
+                     quality_defect=quality_defect, id_verified=id_verified)
 
 
 def confirm_unbind(session: Session, actor: Actor, person_id: int) -> SettlementAccount:
@@ -425,16 +447,15 @@ def reject(session: Session, actor: Actor, card_id: int, *, reason: str, expecte
     if card.kind is not CardKind.REPLACEMENT or old is None:
         return card
     if old.status is CardStatus.REPLACEMENT_PENDING:  # (a card lost meanwhile stays loss-registered)
-        back = CardStatus.ACTIVE if old.activated_at else CardStatus.ISSUED
-        _side_effect(session, actor, Op.REJECT, old, back, rejected=card.number)
+        _side_effect(session, actor, Op.REJECT, old, _in_hand_state(session, old), rejected=card.number)
     if card.application.replacement_reason is ReplacementReason.BANK_CHANGE:
         held = accounts(session, card.person_id)
         for a in held:  # first close the new bank's account (one open account per kind) …
             if a.kind is AccountKind.FINANCIAL and a.status is not AccountStatus.UNBINDING and a.bank_id == card.bank_id:
                 a.status, a.closed_at = AccountStatus.CLOSED, clock.now()
         session.flush()
-        lost = old.status is CardStatus.LOSS_REGISTERED
-        for a in held:  # … then the former bank's account is bound again, suspended if the card is lost
+        lost = settlement_suspended(session, card.person_id)  # the card lost, or a reissue not yet in use
+        for a in held:  # … then the former bank's account is bound again, suspended while a loss is in force
             if a.status is AccountStatus.UNBINDING:
                 a.status = (AccountStatus.SUSPENDED if lost else
                             AccountStatus.ACTIVE if old.activated_at else AccountStatus.PENDING)
@@ -445,6 +466,15 @@ def reject(session: Session, actor: Actor, card_id: int, *, reason: str, expecte
 def _pending_successor(session: Session, card: Card) -> Card | None:
     return session.scalars(select(Card).where(Card.predecessor_id == card.id,
                                               Card.status.in_(PENDING_STATES))).first()
+
+
+def _in_hand_state(session: Session, card: Card) -> CardStatus:
+    """The state of a card in the holder's hands as its own facts make it, once a loss or a refused
+    replacement no longer holds it: awaiting the replacement still being made for it (Art. 24), else
+    active once activated, else issued."""
+    if _pending_successor(session, card):
+        return CardStatus.REPLACEMENT_PENDING
+    return CardStatus.ACTIVE if card.activated_at else CardStatus.ISSUED
 
 
 def _side_effect(session: Session, actor: Actor, op: Op, card: Card, target: CardStatus, **details) -> None:
@@ -532,13 +562,15 @@ def activate(
 
 
 def register_loss(
-    session: Session, actor: Actor, card_id: int, *, expected_version: int | None = None,
+    session: Session, actor: Actor, card_id: int, *, expected_version: int | None = None, id_verified: bool = False,
 ) -> Card:
-    """Register a loss (Art. 21) online, by 12345, the bank's hotline or at an outlet; both
+    """Register the loss of a card in the holder's hands, activated or not (Art. 21), online, by 12345,
+    the bank's hotline or at an outlet (there with the holder's ID document checked); both
     settlement accounts are suspended."""
     card, t = _begin(session, Op.REGISTER_LOSS, actor, card_id, expected_version)
+    checked = check_id(Op.REGISTER_LOSS, actor, id_verified)
     _set_accounts(session, card.person_id, {AccountStatus.ACTIVE, AccountStatus.PENDING}, AccountStatus.SUSPENDED)
-    return _move(session, actor, card, t)
+    return _move(session, actor, card, t, **checked)
 
 
 def deregister_loss(
@@ -546,20 +578,39 @@ def deregister_loss(
 ) -> Card:
     """Deregister a loss (Art. 22): only a registered loss, only before a reissue was applied for
     (a reissued card is ``invalidated``, so the state machine refuses it), only in person at an
-    outlet with the holder's valid ID document checked."""
+    outlet with the holder's valid ID document checked. The card resumes as it was before the loss
+    (恢复正常使用): in use, not yet activated, or awaiting the replacement still being made for it
+    (Art. 22 bars a reissue, 补领, not a replacement, 换领); so do the accounts: in use if the card
+    was activated, else pending, a new bank's account pending until the replacement is activated,
+    and all still suspended while an earlier loss is in force (a reissued card not yet activated)."""
     card, t = _begin(session, Op.DEREGISTER_LOSS, actor, card_id, expected_version)
-    _check_id(Op.DEREGISTER_LOSS, id_verified)
-    if _pending_successor(session, card):
-        raise IllegalTransition("This card is being replaced; the new card ends the loss once activated.",
-                                article="Art. 22, 24", state=str(card.status))
-    _set_accounts(session, card.person_id, {AccountStatus.SUSPENDED}, AccountStatus.ACTIVE)
-    return _move(session, actor, card, t, id_verified=True)
+    checked = check_id(Op.DEREGISTER_LOSS, actor, id_verified)
+    t = _transition(Op.DEREGISTER_LOSS, card.status, _in_hand_state(session, card))
+    if not _earlier_loss_in_force(session, card):
+        for a in accounts(session, card.person_id):
+            if a.status is AccountStatus.SUSPENDED:
+                of_this_card = a.kind is AccountKind.MEDICAL or a.bank_id == card.bank_id
+                a.status = AccountStatus.ACTIVE if card.activated_at and of_this_card else AccountStatus.PENDING
+                a.suspended_at = None
+    return _move(session, actor, card, t, **checked)
 
 
-def cancel(session: Session, actor: Actor, person_id: int, *, reason: CancellationReason) -> list[Card]:
+def _earlier_loss_in_force(session: Session, card: Card) -> bool:
+    """Art. 21, 23: a card void after its loss (reissued, or lost while its replacement was made) keeps
+    both accounts suspended until a later card of the holder is activated."""
+    cards = list(session.scalars(select(Card).where(Card.person_id == card.person_id)))
+    return any(c.status is CardStatus.INVALIDATED and not any(n.id > c.id and n.activated_at for n in cards)
+               for c in cards)
+
+
+def cancel(
+    session: Session, actor: Actor, person_id: int, *, reason: CancellationReason, effective: date | None = None,
+) -> list[Card]:
     """Cancel the holder's cards (Art. 26: death or loss of eligibility, by the issuing agency or a
     government feed; Art. 6: at the bank on the holder's request). Every live card, made or in
-    the making, ends; both accounts close; no e-card token is issued again."""
+    the making, ends; both accounts close; no e-card token is issued again. For death or lost
+    eligibility the person is marked by :func:`end_entitlement` (``effective``: the date of death,
+    required, or the date the entitlement ended), the same rule the government notice follows."""
     check_channel(Op.CANCEL, actor)
     person = lock_person(session, person_id)
     live = [c for c in person.cards if (Op.CANCEL, c.status) in TRANSITION_INDEX]
@@ -571,15 +622,44 @@ def cancel(session: Session, actor: Actor, person_id: int, *, reason: Cancellati
     if reason is not CancellationReason.HOLDER_REQUEST and actor.role is Role.BANK_TELLER:
         raise ChannelNotAllowed("Cancellation for death or lost eligibility is the issuing agency's duty.",
                                 article="Art. 26")
+    _check_effective(reason, effective)
     if not live:
         raise IllegalTransition("The holder has no live card to cancel.", article="Art. 26")
-    if reason in (CancellationReason.INELIGIBLE, CancellationReason.DEATH):
-        person.eligible = False  # Art. 4, 26: no new card in this person's name
+    end_entitlement(session, actor, person, reason, effective)
     for card in live:
         card.ended_at = clock.now()
         _move(session, actor, card, _transition(Op.CANCEL, card.status), reason=str(reason))
     close_accounts(session, person.id)
     return live
+
+
+def _check_effective(reason: CancellationReason, effective: date | None) -> None:
+    if reason is CancellationReason.DEATH and effective is None:
+        raise InvalidInput("A cancellation for death needs the date of death (effective).", article="Art. 26",
+                           field="effective")
+    if effective is not None and effective > clock.today():
+        raise InvalidInput("The effective date lies in the future.", article="Art. 26", field="effective")
+
+
+def end_entitlement(
+    session: Session, actor: Actor, person: Person, reason: CancellationReason, effective: date | None,
+) -> None:
+    """The one rule for a holder whose entitlement ended (Art. 4, 26), whoever records it: the issuing
+    agency's clerk cancelling the card, or public security's notice through the government feed. On
+    death (因死亡被公安机关注销户籍) the person is deceased on the date of death; either way they are no
+    longer eligible, so no new card is made in their name (and a deceased holder gets no sign-in
+    code). Audited with the old and new values. A holder's own request (Art. 6) changes nothing here."""
+    if reason is CancellationReason.HOLDER_REQUEST:
+        return
+    _check_effective(reason, effective)
+    old = {"deceased_on": person.deceased_on.isoformat() if person.deceased_on else None, "eligible": person.eligible}
+    if reason is CancellationReason.DEATH:
+        person.deceased_on = effective
+    person.eligible = False
+    new = {"deceased_on": person.deceased_on.isoformat() if person.deceased_on else None, "eligible": False}
+    audit.record(session, actor, "person.deceased" if reason is CancellationReason.DEATH else "person.ineligible",
+                 person_id=person.id, changes={"effective": effective.isoformat() if effective else None,
+                                               **{k: [old[k], new[k]] for k in old if old[k] != new[k]}})
 
 
 def close_accounts(session: Session, person_id: int) -> None:
@@ -678,9 +758,9 @@ def reset_pin(
 ) -> Card:
     """Reset a forgotten or locked PIN: only at an outlet, identity checked in person (Art. 19)."""
     card, t = _begin(session, Op.RESET_PIN, actor, card_id, expected_version)
-    _check_id(Op.RESET_PIN, id_verified)
+    checked = check_id(Op.RESET_PIN, actor, id_verified)
     _set_pin(card, new_pin)
-    return _move(session, actor, card, t, id_verified=True)
+    return _move(session, actor, card, t, **checked)
 
 
 def find_cards(actor: Actor, *, number: str | None = None, person_id: int | None = None,

@@ -1,7 +1,12 @@
 """The card lifecycle as data: one state-machine table and one channel table.
 
-``TRANSITIONS``: (operation, from-state) → to-state, with the article that allows it.
+``TRANSITIONS``: (operation, from-state) → to-state, with the article that allows it. Where one
+                 operation may lead from one state to several (a loss deregistration returns the card
+                 to the state it was in before the loss), each is a row; the service picks the one the
+                 card's own facts call for, and nothing else.
 ``CHANNELS``:    operation → the (channel, role) pairs through which it may be done.
+``ID_CHECK_REQUIRED``: (operation, channel) → the article that requires the holder's own valid ID
+                 document checked in person (持本人有效身份证件).
 
 The lifecycle service reads both and refuses anything not listed, naming the
 article; ``docs/lifecycle.md`` is generated from them (``flask lifecycle table``).
@@ -15,6 +20,7 @@ from enum import StrEnum
 from app.models.enums import CardStatus as S
 from app.models.enums import Channel as C
 from app.models.enums import Role as R
+from app.services.errors import ChannelNotAllowed
 
 
 class Op(StrEnum):
@@ -68,9 +74,14 @@ TRANSITIONS: tuple[Transition, ...] = tuple(
     + _t(Op.PICK_UP, (S.PRODUCED,), S.ISSUED, "Art. 12")
     + _t(Op.ISSUE_INSTANTLY, (S.APPLIED,), S.ISSUED, "Art. 10 ¶2, 25 ¶2")
     + _t(Op.ACTIVATE, (S.ISSUED,), S.ACTIVE, "Art. 6")
-    # Art. 21: also a card still in use while its replacement is made (Art. 24).
-    + _t(Op.REGISTER_LOSS, (S.ACTIVE, S.REPLACEMENT_PENDING), S.LOSS_REGISTERED, "Art. 21")
+    # Art. 21 is conditioned only on the loss (持卡人遗失社会保障卡的): any card in the holder's hands,
+    # activated or not, also one still in use while its replacement is made (Art. 24).
+    + _t(Op.REGISTER_LOSS, (S.ISSUED, S.ACTIVE, S.REPLACEMENT_PENDING), S.LOSS_REGISTERED, "Art. 21")
+    # Art. 22: 恢复正常使用, back to the state the card was in before the loss: in use, not yet
+    # activated, or still awaiting its replacement (Art. 22 bars only a reissue, 补领, not a 换领).
     + _t(Op.DEREGISTER_LOSS, (S.LOSS_REGISTERED,), S.ACTIVE, "Art. 22")
+    + _t(Op.DEREGISTER_LOSS, (S.LOSS_REGISTERED,), S.ISSUED, "Art. 21, 22")
+    + _t(Op.DEREGISTER_LOSS, (S.LOSS_REGISTERED,), S.REPLACEMENT_PENDING, "Art. 22, 24")
     # Art. 23: applying for a reissue ends the old card for ever; no prior loss registration needed.
     + _t(Op.REISSUE, (S.ISSUED, S.ACTIVE, S.LOSS_REGISTERED), S.INVALIDATED, "Art. 23")
     # Art. 24: the old card stays usable until its replacement is issued.
@@ -85,7 +96,11 @@ TRANSITIONS: tuple[Transition, ...] = tuple(
     + _t(Op.CHANGE_INFO, _LIVE, None, "Art. 6, 24(2)")
 )
 
-TRANSITION_INDEX: dict[tuple[Op, S | None], Transition] = {(t.op, t.source): t for t in TRANSITIONS}
+# (operation, from-state) → its rows, the first being the ordinary one.
+TRANSITION_INDEX: dict[tuple[Op, S | None], tuple[Transition, ...]] = {}
+for _row in TRANSITIONS:
+    TRANSITION_INDEX[(_row.op, _row.source)] = (*TRANSITION_INDEX.get((_row.op, _row.source), ()), _row)
+del _row
 
 # Why an operation is refused in a state the table does not list: the article that says so.
 REFUSAL_ARTICLES: dict[Op, str] = {
@@ -112,10 +127,15 @@ SIDE_EFFECTS: dict[tuple[Op, S, S], str] = {
 def event_article(op: str, source: str | None, target: str | None) -> str | None:
     """The article allowing an event (op, from, to): a row of TRANSITIONS or a side effect; else None."""
     src = S(source) if source else None
-    t = TRANSITION_INDEX.get((Op(op), src))
-    if t is not None and (target or None) == (t.target or src):
-        return t.article
+    for t in TRANSITION_INDEX.get((Op(op), src), ()):
+        if (target or None) == (t.target or src):
+            return t.article
     return SIDE_EFFECTS.get((Op(op), src, S(target))) if src and target else None
+
+
+def article_of(op: Op) -> str:
+    """The article of an operation's ordinary row."""
+    return next(t.article for t in TRANSITIONS if t.op is op)
 
 _ANYONE_STAFF = (R.BUREAU, R.AGENCY_CLERK, R.BANK_TELLER, R.APP_AGENCY)
 
@@ -152,8 +172,16 @@ CHANNELS: dict[Op, tuple[tuple[C, R], ...]] = {
     Op.CHANGE_INFO: ((C.OUTLET, R.BANK_TELLER), (C.AGENCY, R.AGENCY_CLERK), (C.ONLINE, R.RESIDENT)),
 }
 
-# Operations that need the holder's valid ID document checked in person (Art. 10 ¶2, 19, 22, 25 ¶2).
-ID_CHECK_REQUIRED = frozenset({Op.DEREGISTER_LOSS, Op.RESET_PIN, Op.ISSUE_INSTANTLY})
+# In-person steps that need the holder's own valid ID document checked, and recorded (持本人有效身份证件):
+# the article that requires it. Online and by telephone no document is shown (Art. 7, 21, 23).
+ID_CHECK_REQUIRED: dict[tuple[Op, C], str] = {
+    (Op.APPLY, C.OUTLET): "Art. 7",  # door-to-door service too: an outlet's way of serving (Art. 8 ¶2)
+    (Op.ISSUE_INSTANTLY, C.OUTLET): "Art. 10 ¶2, 25 ¶2",  # urgent first card, reissue or replacement
+    (Op.REGISTER_LOSS, C.OUTLET): "Art. 21",
+    (Op.DEREGISTER_LOSS, C.OUTLET): "Art. 22",
+    (Op.REISSUE, C.OUTLET): "Art. 23",
+    (Op.RESET_PIN, C.OUTLET): "Art. 19",  # only the holder uses the card and its PIN
+}
 
 # Articles for channel refusals.
 CHANNEL_ARTICLES: dict[Op, str] = {
@@ -161,6 +189,16 @@ CHANNEL_ARTICLES: dict[Op, str] = {
     Op.REISSUE: "Art. 23", Op.REPLACE: "Art. 24", Op.CANCEL: "Art. 26", Op.RESET_PIN: "Art. 19",
     Op.ISSUE_INSTANTLY: "Art. 10 ¶2, 25 ¶2", Op.CONFIRM_UNBIND: "Art. 24 ¶2",
 }
+
+
+def channel_refusal(op: Op, role: R | str | None, channel: C | None = None) -> ChannelNotAllowed:
+    """The refusal of ``op`` by ``role`` (through ``channel``, when known) that the channel table
+    does not list, naming the article: the lifecycle service raises it, and so does the API's role
+    policy for the endpoint of a lifecycle operation."""
+    allowed = ", ".join(f"{c} by {r}" for c, r in CHANNELS[op])
+    through = f" through {channel}" if channel else ""
+    return ChannelNotAllowed(f"'{op}' cannot be done{through} by {role}; allowed: {allowed}.",
+                             article=CHANNEL_ARTICLES.get(op) or article_of(op))
 
 
 def roles_for(op: Op) -> tuple[R, ...]:
@@ -189,4 +227,8 @@ def markdown_table() -> str:
     lines += ["", "## Channel table (who, through which channel)", "", "| operation | channel × role |", "|---|---|"]
     for op, pairs in CHANNELS.items():
         lines.append(f"| {op} | " + ", ".join(f"{c} × {r}" for c, r in pairs) + " |")
+    lines += ["", "## In person with the holder's own valid ID document (持本人有效身份证件), checked and recorded",
+              "", "| operation | channel | article |", "|---|---|---|"]
+    for (op, channel), article in ID_CHECK_REQUIRED.items():
+        lines.append(f"| {op} | {channel} | {article} |")
     return "\n".join(lines) + "\n"

@@ -22,7 +22,7 @@ from app.services.documents import (
     social_security_number,
     validate_document,
 )
-from app.services.errors import ChannelNotAllowed, IllegalTransition, Ineligible, InvalidInput, NotFound, OutOfScope
+from app.services.errors import ChannelNotAllowed, Ineligible, InvalidInput, NotFound, OutOfScope
 from app.services.lifecycle_rules import Op
 
 # How each personal value appears in the audit trail: masked, never in full (Art. 16).
@@ -239,14 +239,27 @@ def register(session: Session, actor: Actor, a: Applicant, platform: SharingPlat
     return person
 
 
+@dataclass(frozen=True)
+class ReplacementOffer:
+    """Art. 24(2) 可以申请换领: the holder MAY apply for a replacement of ``card_id`` for ``reason``, at
+    the fee of Art. 27 (``fee_fen``); the holder decides (``POST /api/cards/{card_id}/replacement``)."""
+
+    card_id: int
+    reason: ReplacementReason
+    article: str
+    fee_fen: int
+
+
 def change_info(
     session: Session, actor: Actor, person_id: int, changes: dict, *, id_verified: bool = False,
     phone_confirmed: bool = False,
-) -> tuple[Person, object | None]:
+) -> tuple[Person, ReplacementOffer | None]:
     """Change personal information (Art. 6). Contact data (phone, address, occupation) changes in
     place. A lawful change of data on the card face (name, ID number, ethnicity, photo) keeps the
-    person and their history and starts a replacement (Art. 24(2)); it is taken at an outlet with
-    the holder's documents checked. Returns (person, new card or None)."""
+    person and their history; it is taken at an outlet with the holder's documents checked, and the
+    holder is offered a replacement of the card in hand where the state table allows one (Art.
+    24(2) 可以申请: offered, never started or charged on the holder's behalf). Returns (person, the
+    offer or None)."""
     lifecycle.check_channel(Op.CHANGE_INFO, actor)
     person = lifecycle.lock_person(session, person_id)
     held = lifecycle.held_card(session, person.id)
@@ -262,7 +275,7 @@ def change_info(
         raise ChannelNotAllowed("A new mobile number is confirmed with a one-time code sent to it "
                                 "(POST /api/me/phone).", article="Art. 19")
     if face and actor.channel is not Channel.OUTLET:
-        raise ChannelNotAllowed("Data on the card face changes with a replacement card, taken at an outlet.",
+        raise ChannelNotAllowed("A change of basic personal data (on the card face) is taken at an outlet.",
                                 article="Art. 24(2)")
     if face and not id_verified:
         raise InvalidInput("A change of basic personal data needs the holder's documents checked in person.",
@@ -291,18 +304,17 @@ def change_info(
 
             otp.tell_old_number(session, old_phone, person.phone)
     person.updated_at = clock.now()
+    offer = None
+    if face and held is not None and (Op.REPLACE, held.status) in lifecycle.TRANSITION_INDEX:
+        reason = ReplacementReason.BASIC_DATA_CHANGED
+        fee, _ = lifecycle.replacement_fee(held, reason)
+        offer = ReplacementOffer(card_id=held.id, reason=reason, article="Art. 24(2)", fee_fen=fee)
     lifecycle.record_event(session, actor, Op.CHANGE_INFO, person_id=person.id, card=held, article="Art. 6, 24(2)",
                      source=held.status if held else None,  # the card's state does not change here
-                     changed={k: [old[k], masked(k, getattr(person, k))] for k in sorted(old)})
-    new_card = None
-    if face:
-        if held is None or held.status not in (lifecycle.CardStatus.ISSUED, lifecycle.CardStatus.ACTIVE):
-            raise IllegalTransition("The face data changed but no card in hand can be replaced now.",
-                                    article="Art. 24(2)")
-        new_card = lifecycle.replace(session, actor, held.id, reason=ReplacementReason.BASIC_DATA_CHANGED,
-                                     delivery=lifecycle.Delivery(lifecycle.DeliveryMethod.PICKUP))
+                     changed={k: [old[k], masked(k, getattr(person, k))] for k in sorted(old)},
+                     replacement_offered=str(offer.reason) if offer else None)
     session.flush()
-    return person, new_card
+    return person, offer
 
 
 def apply_government_notice(
@@ -324,12 +336,12 @@ def apply_government_notice(
     if person is None:
         raise NotFound("No cardholder with that document.")
     person = lifecycle.lock_person(session, person.id)
-    if reason is CancellationReason.DEATH:
-        person.deceased_on = effective
-    person.eligible = False
     live = [c for c in person.cards if (Op.CANCEL, c.status) in lifecycle.TRANSITION_INDEX]
-    cards = lifecycle.cancel(session, actor, person.id, reason=reason) if live else []
-    if not live:
+    if live:  # marks the person as a clerk's cancellation does: lifecycle.end_entitlement
+        cards = lifecycle.cancel(session, actor, person.id, reason=reason, effective=effective)
+    else:
+        cards = []
+        lifecycle.end_entitlement(session, actor, person, reason, effective)
         lifecycle.close_accounts(session, person.id)  # e.g. only an ended card: accounts must not stay suspended
     audit.record(session, actor, f"person.notice.{kind}", person_id=person.id,
                  changes={"effective": effective.isoformat(), "cancelled": [c.number for c in cards]})

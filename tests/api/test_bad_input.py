@@ -86,7 +86,7 @@ def C(id_, who, method, url, kw, status):
 
 
 def app_body(s: Scene, **over) -> dict:
-    body = {"applicant": applicant(), "bank_id": s.bank0, "delivery_method": "pickup"}
+    body = {"applicant": applicant(), "bank_id": s.bank0, "delivery_method": "pickup", "id_verified": True}
     body.update(over)
     return {k: v for k, v in body.items() if v is not ...}
 
@@ -123,6 +123,7 @@ MENTIONS = {
     "apply-citizen-id-wrong-length": "18 characters", "apply-unknown-bank": "published list",
     "apply-unpublished-bank": "published list", "apply-teller-for-another-bank-rolls-back-registration": "own bank",
     "apply-instant-without-id-check-rolls-back-registration": "id_verified",
+    "apply-at-outlet-without-id-check-rolls-back-registration": "id_verified",
     "apply-express-without-address": "mailing address", "apply-empty-body": "bank_id",
     "apply-missing-bank": "bank_id", "apply-missing-delivery": "delivery_method",
     "apply-neither-person-nor-applicant": "applicant", "apply-applicant-missing-art9-items": "Missing: name",
@@ -191,7 +192,9 @@ CASES = [
     C("apply-teller-for-another-bank-rolls-back-registration", "teller", "POST", "/api/applications/",
       lambda s: {"json": app_body(s, bank_id=s.world.banks[1].id)}, 403),
     C("apply-instant-without-id-check-rolls-back-registration", "teller", "POST", "/api/applications/",
-      lambda s: {"json": app_body(s, service_mode="instant")}, 422),
+      lambda s: {"json": app_body(s, service_mode="instant", id_verified=...)}, 422),
+    C("apply-at-outlet-without-id-check-rolls-back-registration", "teller", "POST", "/api/applications/",
+      lambda s: {"json": app_body(s, id_verified=False)}, 422),
     C("apply-express-without-address", "teller", "POST", "/api/applications/",
       lambda s: {"json": app_body(s, delivery_method="express")}, 422),
     C("apply-empty-body", "teller", "POST", "/api/applications/", lambda s: {"json": {}}, 422),
@@ -316,7 +319,7 @@ CASES = [
     C("reissue-delivery-int", "teller", "POST", op("reissue"), with_if_match("active", json={"delivery_method": 7}),
       422),
     C("reissue-express-without-address", "teller", "POST", op("reissue"),
-      with_if_match("active", json={"delivery_method": "express"}), 422),
+      with_if_match("active", json={"delivery_method": "express", "id_verified": True}), 422),
     C("dispatch-tracking-ref-too-short", "clerk", "POST", op("dispatch"),
       with_if_match("active", json={"tracking_ref": "SF"}), 422),
     C("rejection-missing-reason", "clerk", "POST", op("rejection"), with_if_match("active", json={}), 422),
@@ -436,7 +439,8 @@ def test_a_valid_registration_and_application_do_write(client, db, world, auth):
     h = auth(world, "teller")
     before = row_counts(db)
     resp = client.post("/api/applications/", headers=h,
-                       json={"applicant": applicant(), "bank_id": world.banks[0].id, "delivery_method": "pickup"})
+                       json={"applicant": applicant(), "bank_id": world.banks[0].id, "delivery_method": "pickup",
+                             "id_verified": True})
     assert resp.status_code == 201, resp.get_data(as_text=True)
     after = row_counts(db)
     assert after["persons"] == before["persons"] + 1

@@ -102,7 +102,7 @@ def test_whole_card_life_over_http_with_etags_art6_to_23(client, db, world, auth
     tag = resp.headers["ETag"]
 
     # Art. 23: reissue at the outlet: the old card is void for ever, the new card has a new number.
-    resp = c.op(teller, cid, "reissue", tag, json={"delivery_method": "pickup"}, status=201)
+    resp = c.op(teller, cid, "reissue", tag, json={"delivery_method": "pickup", "id_verified": True}, status=201)
     new, new_tag = _ok(resp, "applied")
     assert new["id"] != cid and new["number"] != number
     assert new["kind"] == "reissue" and new["predecessor_id"] == cid and new["person_id"] == pid
@@ -272,7 +272,7 @@ def test_person_answers_never_carry_full_personal_data_art16(client, world, auth
     teller = auth(world, "teller")
     resp = client.post("/api/applications/", headers=teller,
                        json={"applicant": data, "bank_id": world.banks[0].id, "delivery_method": "express",
-                             "delivery_address": data["address"]})
+                             "delivery_address": data["address"], "id_verified": True})
     assert resp.status_code == 201, resp.get_data(as_text=True)
     pid = resp.get_json()["person_id"]
     secrets_ = [data["doc_number"], data["phone"], data["name"], data["address"], data["doc_number"][6:14]]

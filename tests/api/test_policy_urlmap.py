@@ -177,7 +177,9 @@ def test_every_guarded_endpoint_needs_a_token_401(app, client, world):
 
 
 def test_forbidden_answer_is_problem_json(client, world, auth):
-    resp = client.post("/api/cards/1/acceptance", headers=auth(world, "teller"), json={})
+    """A role outside a policy that is no lifecycle operation: a plain 403 (a lifecycle operation's
+    refusal names its article: tests/api/test_lifecycle_refusals_api.py)."""
+    resp = client.get("/api/applications/deadlines", headers=auth(world, "teller"))
     body = assert_problem(resp, 403)
     assert body["type"].endswith("/forbidden")
 

@@ -14,6 +14,7 @@ from app.services.ecard import card_ref
 from ecard.token import AppField
 from ecard.token import CardStatus as T
 from tests.ecard_app.conftest import assert_problem, verifier
+from tests.factories import DIED
 
 
 def _claims(client, issue, person_id: int):
@@ -41,7 +42,7 @@ def test_issued_not_yet_activated_card_gets_a_token_saying_so(client, world, iss
 def test_no_token_for_a_cancelled_card_art26(client, world, issue):
     card = world.card(CardStatus.ACTIVE)
     assert issue(card.person_id).status_code == 200
-    lifecycle.cancel(world.session, world.clerk, card.person_id, reason=lifecycle.CancellationReason.DEATH)
+    lifecycle.cancel(world.session, world.clerk, card.person_id, reason=lifecycle.CancellationReason.DEATH, effective=DIED)
     world.session.commit()
     body = assert_problem(issue(card.person_id), 409, article="Art. 26")
     assert "token" not in body
@@ -85,8 +86,8 @@ def test_reissue_moves_the_token_to_the_new_card_art23_28(client, world, issue, 
     card = world.card(CardStatus.ACTIVE)
     before = _claims(client, issue, card.person_id)
     assert before.card_ref == card_ref(issuer.secret, card.id)
-    lifecycle.register_loss(s, world.teller, card.id)
-    new = lifecycle.reissue(s, world.teller, card.id, delivery=lifecycle.Delivery(DeliveryMethod.PICKUP))
+    lifecycle.register_loss(s, world.teller, card.id, id_verified=True)
+    new = lifecycle.reissue(s, world.teller, card.id, delivery=lifecycle.Delivery(DeliveryMethod.PICKUP), id_verified=True)
     s.commit()
     assert new.id != card.id and new.number != card.number
     after = _claims(client, issue, card.person_id)
@@ -184,7 +185,7 @@ def test_the_issuer_reads_its_callers_transaction_and_fresh_committed_state(worl
     assert not s.in_transaction()
     assert issuer.claims(s, person_id).status is T.ACTIVE
     assert not s.in_transaction()  # the read began no ORM transaction
-    lifecycle.register_loss(s, world.teller, card_id)  # not committed
+    lifecycle.register_loss(s, world.teller, card_id, id_verified=True)  # not committed
     assert s.in_transaction()
     claims = issuer.claims(s, person_id)
     assert claims.status is T.LOSS_REGISTERED and claims.settlement_suspended is True

@@ -114,7 +114,7 @@ def cardholders(world, session):
 
     ccb_person = world.person(doc_number=citizen_id(seq=502))
     ccb = lifecycle.apply(session, teller_ccb, ccb_person.id, bank_id=world.banks[1].id,
-                          delivery=lifecycle.Delivery(lifecycle.DeliveryMethod.PICKUP))
+                          delivery=lifecycle.Delivery(lifecycle.DeliveryMethod.PICKUP), id_verified=True)
     session.commit()
     return {"icbc": icbc, "ccb": ccb}
 

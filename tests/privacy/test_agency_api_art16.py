@@ -55,8 +55,8 @@ def test_another_agency_sees_its_own_locked_field_art16(client, session, world, 
 def test_during_a_reissue_the_agency_still_finds_the_holder_with_settlement_suspended_art28(
         client, session, world, staff, holder) -> None:
     _, card = holder
-    lifecycle.register_loss(session, world.teller, card.id)
-    lifecycle.reissue(session, world.teller, card.id, delivery=lifecycle.Delivery(lifecycle.DeliveryMethod.PICKUP))
+    lifecycle.register_loss(session, world.teller, card.id, id_verified=True)
+    lifecycle.reissue(session, world.teller, card.id, delivery=lifecycle.Delivery(lifecycle.DeliveryMethod.PICKUP), id_verified=True)
     session.commit()
     body = _lookup(client, staff("medical")).get_json()
     assert body["card_kind"] == "reissue" and body["card_status"] == "applied"

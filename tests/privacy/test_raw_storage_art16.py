@@ -50,9 +50,9 @@ def stored(world, session):
     person = world.person(doc_number=DOC, name=NAME, phone=PHONE, address=ADDRESS, occupation=OCCUPATION)
     card = world.card(CardStatus.ACTIVE, person=person, delivery=DeliveryMethod.EXPRESS)
     people.change_info(session, world.teller, person.id, {"phone": NEW_PHONE})
-    lifecycle.register_loss(session, world.teller, card.id)
+    lifecycle.register_loss(session, world.teller, card.id, id_verified=True)
     lifecycle.reissue(session, world.teller, card.id,
-                      delivery=lifecycle.Delivery(DeliveryMethod.EXPRESS, DELIVERY))
+                      delivery=lifecycle.Delivery(DeliveryMethod.EXPRESS, DELIVERY), id_verified=True)
     session.commit()
     return person
 

@@ -124,7 +124,7 @@ def _two_reissues(app, db, session, world) -> None:
     cid, version, pid = _committed_card(world, session, CardStatus.LOSS_REGISTERED)
     teller, resident = world.actor("teller_yx"), world.resident(pid)
     winner, error = _one_winner(race(app, db.engine, {
-        "outlet": lambda s: lifecycle.reissue(s, teller, cid, delivery=PICKUP, expected_version=version),
+        "outlet": lambda s: lifecycle.reissue(s, teller, cid, delivery=PICKUP, expected_version=version, id_verified=True),
         "online": lambda s: lifecycle.reissue(s, resident, cid, delivery=PICKUP, expected_version=version),
     }))
     if isinstance(error, IllegalTransition):
@@ -226,7 +226,7 @@ def test_second_counter_waits_for_the_first_and_sees_its_result_art21(app, db, s
     t = threading.Thread(target=second)
     t.start()
     with Session(db.engine) as s1:
-        lifecycle.register_loss(s1, world.teller, cid)  # holds SELECT … FOR UPDATE on the person
+        lifecycle.register_loss(s1, world.teller, cid, id_verified=True)  # holds SELECT … FOR UPDATE on the person
         first_done.set()
         assert not second_finished.wait(timeout=0.5), "the second transaction did not wait for the row lock"
         s1.commit()

@@ -57,7 +57,7 @@ def test_first_card_after_a_rejected_application_still_free_art27(world, session
     """Art. 27(1) 首次申领: a rejected application produced no card; the first card actually made is
     still the first card (CardKind.RENEWED is for a new card after an earlier one was cancelled)."""
     rejected = world.card(CardStatus.REJECTED)
-    card = lifecycle.apply(session, world.teller, rejected.person_id, bank_id=world.banks[0].id, delivery=PICKUP)
+    card = lifecycle.apply(session, world.teller, rejected.person_id, bank_id=world.banks[0].id, delivery=PICKUP, id_verified=True)
     assert card.kind is CardKind.FIRST
     assert (card.application.fee_fen, card.application.fee_waiver) == (0, FeeWaiver.FIRST_CARD)
 
@@ -65,14 +65,14 @@ def test_first_card_after_a_rejected_application_still_free_art27(world, session
 def test_new_card_after_cancellation_charged_art27(world, session, fee):
     card = world.card(CardStatus.ACTIVE)
     lifecycle.cancel(session, world.teller, card.person_id, reason=lifecycle.CancellationReason.HOLDER_REQUEST)
-    again = lifecycle.apply(session, world.teller, card.person_id, bank_id=world.banks[0].id, delivery=PICKUP)
+    again = lifecycle.apply(session, world.teller, card.person_id, bank_id=world.banks[0].id, delivery=PICKUP, id_verified=True)
     assert again.kind is CardKind.RENEWED
     assert (again.application.fee_fen, again.application.fee_waiver) == (fee, None)
 
 
 def test_reissue_charged_art27(world, session, fee):
     old = world.card(CardStatus.LOSS_REGISTERED)
-    new = lifecycle.reissue(session, world.teller, old.id, delivery=PICKUP)
+    new = lifecycle.reissue(session, world.teller, old.id, delivery=PICKUP, id_verified=True)
     assert (new.application.fee_fen, new.application.fee_waiver) == (fee, None)
 
 
@@ -94,7 +94,7 @@ def test_reissue_never_waived_even_with_quality_defect_art27():
 def test_fee_amount_is_configurable_art27(world, session, app, monkeypatch):
     monkeypatch.setitem(app.config, "CARD_FEE_FEN", 1234)
     old = world.card(CardStatus.ACTIVE)
-    new = lifecycle.reissue(session, world.teller, old.id, delivery=PICKUP)
+    new = lifecycle.reissue(session, world.teller, old.id, delivery=PICKUP, id_verified=True)
     assert new.application.fee_fen == 1234
 
 
@@ -166,7 +166,7 @@ def test_fee_recorded_on_apply_event_art27(world, session, fee):
     from app.models import CardEvent
 
     old = world.card(CardStatus.ACTIVE)
-    new = lifecycle.reissue(session, world.teller, old.id, delivery=PICKUP)
+    new = lifecycle.reissue(session, world.teller, old.id, delivery=PICKUP, id_verified=True)
     ev = session.scalars(select(CardEvent).where(CardEvent.card_id == new.id)).one()
     assert ev.details["fee_fen"] == fee and "fee_waiver" not in ev.details
     first = session.scalars(select(CardEvent).where(CardEvent.card_id == old.id).order_by(CardEvent.id)).first()

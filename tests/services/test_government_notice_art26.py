@@ -43,7 +43,7 @@ def test_after_a_death_notice_no_new_application_is_accepted_art4_art26(session,
                                    effective=date(2026, 11, 20))
     with pytest.raises(Ineligible) as e:
         lifecycle.apply(session, world.teller, card.person_id, bank_id=world.banks[0].id,
-                        delivery=lifecycle.Delivery(lifecycle.DeliveryMethod.PICKUP))
+                        delivery=lifecycle.Delivery(lifecycle.DeliveryMethod.PICKUP), id_verified=True)
     assert e.value.article == "Art. 4"
 
 

@@ -73,7 +73,7 @@ def test_apply_online_by_resident_art7(world, session):
 
 def test_apply_at_outlet_by_teller_art7(world, session):
     person = world.person()
-    card = lifecycle.apply(session, world.teller, person.id, bank_id=world.banks[0].id, delivery=PICKUP)
+    card = lifecycle.apply(session, world.teller, person.id, bank_id=world.banks[0].id, delivery=PICKUP, id_verified=True)
     assert card.status is CardStatus.APPLIED
     assert card.application.channel is Channel.OUTLET
     assert card.application.outlet_id == world.outlets[0].id
@@ -132,7 +132,7 @@ def test_door_to_door_is_an_outlet_service_mode_art8(world, session):
     assert "door_to_door" not in {c.value for c in Channel}
     person = world.person()
     card = lifecycle.apply(session, world.actor("teller_yx"), person.id, bank_id=world.banks[0].id,
-                           delivery=PICKUP, service_mode=ServiceMode.DOOR_TO_DOOR)
+                           delivery=PICKUP, service_mode=ServiceMode.DOOR_TO_DOOR, id_verified=True)
     assert card.application.channel is Channel.OUTLET
     assert card.application.service_mode is ServiceMode.DOOR_TO_DOOR
     assert card.application.outlet_id == world.outlets[1].id
@@ -149,7 +149,7 @@ def test_door_to_door_online_refused_art8(world, session):
 def test_second_application_while_a_card_is_held_refused_art23_24(world, session):
     card = world.card(CardStatus.ACTIVE)
     with pytest.raises(IllegalTransition) as e:
-        lifecycle.apply(session, world.teller, card.person_id, bank_id=world.banks[0].id, delivery=PICKUP)
+        lifecycle.apply(session, world.teller, card.person_id, bank_id=world.banks[0].id, delivery=PICKUP, id_verified=True)
     assert e.value.article == "Art. 23, 24"
 
 
@@ -162,7 +162,7 @@ def test_second_application_while_one_is_pending_refused_art7(world, session):
 
 def test_application_opens_both_settlement_accounts_art13(world, session):
     person = world.person()
-    lifecycle.apply(session, world.teller, person.id, bank_id=world.banks[0].id, delivery=PICKUP)
+    lifecycle.apply(session, world.teller, person.id, bank_id=world.banks[0].id, delivery=PICKUP, id_verified=True)
     accts = lifecycle.accounts(session, person.id)
     assert sorted((a.kind, a.status) for a in accts) == [
         (AccountKind.FINANCIAL, AccountStatus.PENDING), (AccountKind.MEDICAL, AccountStatus.PENDING)]
@@ -191,10 +191,10 @@ def test_teller_applying_for_another_bank_refused_art9(world, session):
     """Art. 9 ¶3: the applicant chooses the bank; a teller takes applications for their own bank."""
     person = world.person()
     with pytest.raises(OutOfScope) as e:
-        lifecycle.apply(session, world.teller, person.id, bank_id=world.banks[1].id, delivery=PICKUP)
+        lifecycle.apply(session, world.teller, person.id, bank_id=world.banks[1].id, delivery=PICKUP, id_verified=True)
     assert "Art. 9" in e.value.article
     card = lifecycle.apply(session, world.actor("teller_ccb"), person.id, bank_id=world.banks[1].id,
-                           delivery=PICKUP)
+                           delivery=PICKUP, id_verified=True)
     assert card.bank_id == world.banks[1].id
 
 
@@ -220,7 +220,7 @@ def test_valid_shared_data_not_asked_again_art9(world, session, clock):
     assert person.address == "广州市海珠区江南大道3号"
     assert person.photo == b"\x89PNG-shared"
     assert person.eligibility is EligibilityBasis.HOUSEHOLD_REGISTRATION
-    card = lifecycle.apply(session, world.teller, person.id, bank_id=world.banks[0].id, delivery=PICKUP)
+    card = lifecycle.apply(session, world.teller, person.id, bank_id=world.banks[0].id, delivery=PICKUP, id_verified=True)
     assert card.status is CardStatus.APPLIED
 
 
@@ -280,7 +280,7 @@ def test_deceased_applicant_refused_art4(world, session):
     assert people.apply_government_notice(session, SYSTEM, person.doc_type, person.doc_number, kind="death",
                                           effective=date(2026, 11, 1)) == []  # nothing to cancel yet
     with pytest.raises(Ineligible) as e:
-        lifecycle.apply(session, world.teller, person.id, bank_id=world.banks[0].id, delivery=PICKUP)
+        lifecycle.apply(session, world.teller, person.id, bank_id=world.banks[0].id, delivery=PICKUP, id_verified=True)
     assert e.value.article == "Art. 4"
     assert lifecycle.accounts(session, person.id) == []
 
@@ -328,7 +328,7 @@ def test_accept_uses_guangzhou_local_date_art10(world, session, clock):
 
 def test_reissue_accepted_due_in_twelve_working_days_art25(world, session, clock):
     old = world.card(CardStatus.LOSS_REGISTERED)
-    new = lifecycle.reissue(session, world.teller, old.id, delivery=PICKUP)
+    new = lifecycle.reissue(session, world.teller, old.id, delivery=PICKUP, id_verified=True)
     lifecycle.accept(session, world.clerk, new.id)
     assert new.application.due_on == date(2026, 12, 9)
 

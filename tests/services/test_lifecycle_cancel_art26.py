@@ -29,9 +29,10 @@ from app.services.errors import (
     ChannelNotAllowed,
     IllegalTransition,
     Ineligible,
+    InvalidInput,
     OutOfScope,
 )
-from tests.factories import PICKUP, PIN
+from tests.factories import DIED, PICKUP, PIN
 
 
 def _held_and_in_production(session, world):
@@ -57,9 +58,9 @@ def test_cancel_on_death_cancels_held_card_and_card_in_production_art26(world, s
     old, new = _held_and_in_production(session, world)
     pid = old.person_id
     if who == "agency":
-        cancelled = lifecycle.cancel(session, world.clerk, pid, reason=CancellationReason.DEATH)
+        cancelled = lifecycle.cancel(session, world.clerk, pid, reason=CancellationReason.DEATH, effective=DIED)
     elif who == "gov_feed":  # the feed's system actor
-        cancelled = lifecycle.cancel(session, SYSTEM, pid, reason=CancellationReason.DEATH)
+        cancelled = lifecycle.cancel(session, SYSTEM, pid, reason=CancellationReason.DEATH, effective=DIED)
     else:  # public security's notice through the government feed (Art. 15, 26)
         person = old.person
         cancelled = people.apply_government_notice(session, SYSTEM, person.doc_type, person.doc_number,
@@ -80,8 +81,8 @@ def test_cancel_on_death_cancels_held_card_and_card_in_production_art26(world, s
 
 def test_cancel_on_death_after_reissue_cancels_the_new_card_art26(world, session):
     old = world.card(CardStatus.LOSS_REGISTERED)
-    new = lifecycle.reissue(session, world.teller, old.id, delivery=PICKUP)
-    cancelled = lifecycle.cancel(session, SYSTEM, old.person_id, reason=CancellationReason.DEATH)
+    new = lifecycle.reissue(session, world.teller, old.id, delivery=PICKUP, id_verified=True)
+    cancelled = lifecycle.cancel(session, SYSTEM, old.person_id, reason=CancellationReason.DEATH, effective=DIED)
     assert [c.id for c in cancelled] == [new.id]
     assert old.status is CardStatus.INVALIDATED  # void already; stays so
     assert new.status is CardStatus.CANCELLED
@@ -91,7 +92,7 @@ def test_cancel_on_death_after_reissue_cancels_the_new_card_art26(world, session
 def test_bank_teller_cannot_cancel_for_death_art26(world, session):
     card = world.card(CardStatus.ACTIVE)
     with pytest.raises(ChannelNotAllowed) as e:
-        lifecycle.cancel(session, world.teller, card.person_id, reason=CancellationReason.DEATH)
+        lifecycle.cancel(session, world.teller, card.person_id, reason=CancellationReason.DEATH, effective=DIED)
     assert e.value.article == "Art. 26"
     with pytest.raises(ChannelNotAllowed):
         lifecycle.cancel(session, world.teller, card.person_id, reason=CancellationReason.INELIGIBLE)
@@ -160,10 +161,10 @@ def test_cancellation_for_death_alone_blocks_a_new_application_art26(world, sess
     """The agency cancels for death (Art. 26) through the back office, without a separate death record:
     no new card may be applied for in the deceased holder's name afterwards."""
     card = world.card(CardStatus.ACTIVE)
-    lifecycle.cancel(session, world.clerk, card.person_id, reason=CancellationReason.DEATH)
+    lifecycle.cancel(session, world.clerk, card.person_id, reason=CancellationReason.DEATH, effective=DIED)
     session.commit()
     with pytest.raises(Ineligible):
-        lifecycle.apply(session, world.teller, card.person_id, bank_id=world.banks[0].id, delivery=PICKUP)
+        lifecycle.apply(session, world.teller, card.person_id, bank_id=world.banks[0].id, delivery=PICKUP, id_verified=True)
 
 
 def test_cancellation_for_lost_eligibility_blocks_a_new_application_art26(world, session):
@@ -171,13 +172,13 @@ def test_cancellation_for_lost_eligibility_blocks_a_new_application_art26(world,
     lifecycle.cancel(session, world.clerk, card.person_id, reason=CancellationReason.INELIGIBLE)
     assert card.person.eligible is False
     with pytest.raises(Ineligible):
-        lifecycle.apply(session, world.teller, card.person_id, bank_id=world.banks[0].id, delivery=PICKUP)
+        lifecycle.apply(session, world.teller, card.person_id, bank_id=world.banks[0].id, delivery=PICKUP, id_verified=True)
 
 
 def test_apply_again_after_holder_request_cancellation_art6(world, session):
     card = world.card(CardStatus.ACTIVE)
     lifecycle.cancel(session, world.teller, card.person_id, reason=CancellationReason.HOLDER_REQUEST)
-    new = lifecycle.apply(session, world.teller, card.person_id, bank_id=world.banks[0].id, delivery=PICKUP)
+    new = lifecycle.apply(session, world.teller, card.person_id, bank_id=world.banks[0].id, delivery=PICKUP, id_verified=True)
     assert new.kind is CardKind.RENEWED
     assert {a.status for a in lifecycle.accounts(session, card.person_id)} == {AccountStatus.PENDING}
 
@@ -185,7 +186,7 @@ def test_apply_again_after_holder_request_cancellation_art6(world, session):
 def test_cancel_with_no_live_card_refused_art26(world, session):
     card = world.card(CardStatus.CANCELLED)
     with pytest.raises(IllegalTransition) as e:
-        lifecycle.cancel(session, world.clerk, card.person_id, reason=CancellationReason.DEATH)
+        lifecycle.cancel(session, world.clerk, card.person_id, reason=CancellationReason.DEATH, effective=DIED)
     assert e.value.article == "Art. 26"
 
 
@@ -197,7 +198,7 @@ def test_cancelled_card_refuses_every_operation_art26(world, session):
         lambda: lifecycle.activate(session, t, card.id, pin="246801"),
         lambda: lifecycle.register_loss(session, res, card.id),
         lambda: lifecycle.deregister_loss(session, t, card.id, id_verified=True),
-        lambda: lifecycle.reissue(session, t, card.id, delivery=PICKUP),
+        lambda: lifecycle.reissue(session, t, card.id, delivery=PICKUP, id_verified=True),
         lambda: lifecycle.replace(session, t, card.id, reason=ReplacementReason.DAMAGED, delivery=PICKUP),
         lambda: lifecycle.set_field_lock(session, t, card.id, field=Field.TRANSPORT, locked=True),
         lambda: lifecycle.change_pin(session, res, card.id, old_pin=PIN, new_pin="246801"),
@@ -214,6 +215,52 @@ def test_cancelled_card_refuses_every_operation_art26(world, session):
 def test_cancel_by_feed_records_system_actor_without_user_art26(world, session):
     card = world.card(CardStatus.ACTIVE)
     lifecycle.cancel(session, Actor(role=Role.SYSTEM, channel=Channel.GOV_FEED, request_id="feed-42"),
-                     card.person_id, reason=CancellationReason.DEATH)
+                     card.person_id, reason=CancellationReason.DEATH, effective=DIED)
     ev = session.scalars(select(CardEvent).where(CardEvent.card_id == card.id).order_by(CardEvent.id.desc())).first()
     assert ev.actor_id is None and ev.request_id == "feed-42"
+
+
+# ---------------------------------------------------------------- Art. 26: death, one rule for both paths
+
+
+
+def _person_row(session, person_id):
+    from app.models import Person
+
+    session.expire_all()
+    p = session.get(Person, person_id)
+    return p.deceased_on, p.eligible
+
+
+def test_clerk_cancelling_for_death_marks_the_person_deceased_as_the_feed_does_art26(world, session):
+    """Art. 26 (因死亡被公安机关注销户籍): whether the issuing agency's clerk cancels for death or public
+    security's notice arrives through the government feed, the person is marked the same way:
+    deceased on the date of death, no longer eligible; the date goes into the audit trail."""
+    by_clerk, by_feed = world.card(CardStatus.ACTIVE), world.card(CardStatus.ACTIVE)
+    lifecycle.cancel(session, world.clerk, by_clerk.person_id, reason=CancellationReason.DEATH, effective=DIED)
+    person = by_feed.person
+    people.apply_government_notice(session, SYSTEM, person.doc_type, person.doc_number, kind="death",
+                                   effective=DIED)
+    session.commit()
+    assert _person_row(session, by_clerk.person_id) == _person_row(session, by_feed.person_id) == (DIED, False)
+    from app.models import AuditEntry
+
+    for pid in (by_clerk.person_id, by_feed.person_id):
+        marks = [e for e in session.scalars(select(AuditEntry).where(AuditEntry.person_id == pid))
+                 if e.action == "person.deceased"]
+        assert len(marks) == 1, pid
+
+
+def test_cancellation_for_death_needs_the_date_of_death_art26(world, session):
+    card = world.card(CardStatus.ACTIVE)
+    session.commit()
+    for actor in (world.clerk, SYSTEM):
+        with pytest.raises(InvalidInput) as e:
+            lifecycle.cancel(session, actor, card.person_id, reason=CancellationReason.DEATH)
+        assert e.value.article == "Art. 26" and e.value.extra.get("field") == "effective"
+        session.rollback()
+    with pytest.raises(InvalidInput):  # not a date to come
+        lifecycle.cancel(session, world.clerk, card.person_id, reason=CancellationReason.DEATH,
+                         effective=date(2099, 1, 1))
+    session.rollback()
+    assert _person_row(session, card.person_id) == (None, True) and card.status is CardStatus.ACTIVE

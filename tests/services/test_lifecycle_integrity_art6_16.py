@@ -44,7 +44,7 @@ from app.services.lifecycle_rules import (
     event_article,
     markdown_table,
 )
-from tests.factories import PICKUP, PIN, snapshot
+from tests.factories import DIED, PICKUP, PIN, snapshot
 
 EXPRESS = lifecycle.Delivery(DeliveryMethod.EXPRESS, "广州市天河区天河路100号")
 TERMINAL = (CardStatus.REJECTED, CardStatus.INVALIDATED, CardStatus.REPLACED, CardStatus.CANCELLED)
@@ -70,7 +70,7 @@ def _calls(session, world, card):
         Op.REISSUE: lambda a: lifecycle.reissue(session, a, cid, delivery=EXPRESS),
         Op.REPLACE: lambda a: lifecycle.replace(session, a, cid, reason=ReplacementReason.DAMAGED, delivery=EXPRESS),
         Op.CONFIRM_UNBIND: lambda a: lifecycle.confirm_unbind(session, a, pid),
-        Op.CANCEL: lambda a: lifecycle.cancel(session, a, pid, reason=CancellationReason.DEATH),
+        Op.CANCEL: lambda a: lifecycle.cancel(session, a, pid, reason=CancellationReason.DEATH, effective=DIED),
         Op.LOCK_FIELD: lambda a: lifecycle.set_field_lock(session, a, cid, field=Field.MEDICAL, locked=True),
         Op.UNLOCK_FIELD: lambda a: lifecycle.set_field_lock(session, a, cid, field=Field.MEDICAL, locked=False),
         Op.INQUIRE_STATUS: lambda a: lifecycle.inquire_status(session, a, cid),
@@ -87,7 +87,10 @@ def _calls(session, world, card):
 def test_every_operation_has_channels_and_transitions_art6():
     assert set(CHANNELS) == set(Op)
     assert {t.op for t in TRANSITIONS} == set(Op)
-    assert len(TRANSITION_INDEX) == len(TRANSITIONS)  # one row per (operation, state)
+    # one row per (operation, from, to); several targets from one state only where the table says so
+    assert len({(t.op, t.source, t.target) for t in TRANSITIONS}) == len(TRANSITIONS)
+    assert {k for k, rows in TRANSITION_INDEX.items() if len(rows) > 1} == {(Op.DEREGISTER_LOSS,
+                                                                            CardStatus.LOSS_REGISTERED)}
     table = markdown_table()
     assert all(f"| {op} |" in table for op in Op)
 
@@ -101,9 +104,12 @@ def test_ended_cards_have_no_way_back_art23_24_26():
 
 
 def test_loss_deregistration_row_only_from_loss_registered_art22():
-    assert [t.source for t in TRANSITIONS if t.op is Op.DEREGISTER_LOSS] == [CardStatus.LOSS_REGISTERED]
-    assert CardStatus.INVALIDATED not in {t.source for t in TRANSITIONS if t.op is Op.DEREGISTER_LOSS}
-    assert TRANSITION_INDEX[(Op.REISSUE, CardStatus.LOSS_REGISTERED)].target is CardStatus.INVALIDATED
+    """Art. 22: from a registered loss only, back to the state the card had in hand (恢复正常使用)."""
+    rows = [t for t in TRANSITIONS if t.op is Op.DEREGISTER_LOSS]
+    assert {t.source for t in rows} == {CardStatus.LOSS_REGISTERED}
+    assert {t.target for t in rows} == {CardStatus.ACTIVE, CardStatus.ISSUED, CardStatus.REPLACEMENT_PENDING}
+    (reissue,) = TRANSITION_INDEX[(Op.REISSUE, CardStatus.LOSS_REGISTERED)]
+    assert reissue.target is CardStatus.INVALIDATED
 
 
 def test_channel_table_matches_the_measures_art6_7_21_22_23_24():
@@ -218,7 +224,7 @@ def _refusals(session, world):
         "loss by agency (Art. 21)": with_card(
             CardStatus.ACTIVE, lambda c: lifecycle.register_loss(session, clerk, c.id)),
         "reissue invalidated (Art. 23)": with_card(
-            CardStatus.INVALIDATED, lambda c: lifecycle.reissue(session, t, c.id, delivery=PICKUP)),
+            CardStatus.INVALIDATED, lambda c: lifecycle.reissue(session, t, c.id, delivery=PICKUP, id_verified=True)),
         "instant reissue without ID (Art. 25)": with_card(
             CardStatus.LOSS_REGISTERED, lambda c: lifecycle.reissue(session, t, c.id, delivery=PICKUP,
                                                                     service_mode=ServiceMode.INSTANT)),
@@ -230,9 +236,13 @@ def _refusals(session, world):
                                                            delivery=PICKUP, new_bank_id=world.banks[1].id)),
         "confirm unbind by new bank (Art. 24 ¶2)": third_bank_confirm,
         "instant apply at non-instant outlet (Art. 10)": instant_at_plain_outlet,
-        "name change with lost card (Art. 24(2))": with_card(
-            CardStatus.LOSS_REGISTERED,
-            lambda c: people.change_info(session, t, c.person_id, {"name": "陈大明"}, id_verified=True)),
+        "name change without ID check (Art. 24(2))": with_card(
+            CardStatus.ACTIVE, lambda c: people.change_info(session, t, c.person_id, {"name": "陈大明"})),
+        "outlet loss registration without ID check (Art. 21)": with_card(
+            CardStatus.ACTIVE, lambda c: lifecycle.register_loss(session, t, c.id)),
+        "outlet application without ID check (Art. 7)": with_card(
+            CardStatus.REJECTED, lambda c: lifecycle.apply(session, t, c.person_id, bank_id=world.banks[0].id,
+                                                           delivery=PICKUP)),
         "name change online (Art. 24(2))": with_card(
             CardStatus.ACTIVE,
             lambda c: people.change_info(session, world.resident(c.person_id), c.person_id, {"name": "陈大明"})),
@@ -240,7 +250,7 @@ def _refusals(session, world):
             CardStatus.ACTIVE, lambda c: lifecycle.set_field_lock(session, t, c.id, field=Field.HEALTH,
                                                                   locked=False)),
         "cancel for death by teller (Art. 26)": with_card(
-            CardStatus.ACTIVE, lambda c: lifecycle.cancel(session, t, c.person_id, reason=CancellationReason.DEATH)),
+            CardStatus.ACTIVE, lambda c: lifecycle.cancel(session, t, c.person_id, reason=CancellationReason.DEATH, effective=DIED)),
         "cancel with nothing live (Art. 26)": with_card(
             CardStatus.CANCELLED, lambda c: lifecycle.cancel(session, clerk, c.person_id,
                                                              reason=CancellationReason.INELIGIBLE)),
@@ -249,10 +259,10 @@ def _refusals(session, world):
         "pickup express card (Art. 12)": with_card(
             CardStatus.PRODUCED, lambda c: lifecycle.pick_up(session, t, c.id), delivery=DeliveryMethod.EXPRESS),
         "stale If-Match": with_card(
-            CardStatus.ACTIVE, lambda c: lifecycle.register_loss(session, t, c.id, expected_version=c.version - 1)),
+            CardStatus.ACTIVE, lambda c: lifecycle.register_loss(session, t, c.id, expected_version=c.version - 1, id_verified=True)),
         "another bank's teller (Art. 16)": with_card(
             CardStatus.ACTIVE, lambda c: lifecycle.reissue(session, world.actor("teller_ccb"), c.id,
-                                                           delivery=PICKUP)),
+                                                           delivery=PICKUP, id_verified=True)),
         "PIN locked (Art. 19)": locked_pin,
         "weak PIN at activation (Art. 19)": with_card(
             CardStatus.ISSUED, lambda c: lifecycle.activate(session, t, c.id, pin="123456")),
@@ -358,13 +368,14 @@ def _cases(session, world):
     def apply_():
         person = world.person()
         def call(a):
-            call.new = lifecycle.apply(session, a, person.id, bank_id=world.banks[0].id, delivery=PICKUP)
+            call.new = lifecycle.apply(session, a, person.id, bank_id=world.banks[0].id, delivery=PICKUP,
+                                       id_verified=True)
         return t, call, [(lambda: call.new, Op.APPLY, None, "applied")]
 
     def cancel():
         old = world.card(CardStatus.REPLACEMENT_PENDING)
         new = old.person.cards[-1]
-        return SYSTEM, (lambda a: lifecycle.cancel(session, a, old.person_id, reason=CancellationReason.DEATH)), [
+        return SYSTEM, (lambda a: lifecycle.cancel(session, a, old.person_id, reason=CancellationReason.DEATH, effective=DIED)), [
             (old, Op.CANCEL, "replacement_pending", "cancelled"), (new, Op.CANCEL, "applied", "cancelled")]
 
     def confirm_unbind():
@@ -498,7 +509,7 @@ def test_expected_version_checked_on_reissue_and_replace_art23_24(world, session
     card = world.card(CardStatus.ACTIVE)
     session.commit()
     with pytest.raises(PreconditionFailed):
-        lifecycle.reissue(session, world.teller, card.id, delivery=PICKUP, expected_version=card.version + 1)
+        lifecycle.reissue(session, world.teller, card.id, delivery=PICKUP, expected_version=card.version + 1, id_verified=True)
     session.rollback()
     with pytest.raises(PreconditionFailed):
         lifecycle.replace(session, world.teller, card.id, reason=ReplacementReason.DAMAGED, delivery=PICKUP,

@@ -63,7 +63,7 @@ def test_loss_registration_through_each_channel_art21(world, session, channel):
         "bank_hotline": world.teller.via(Channel.BANK_HOTLINE),
         "outlet": world.actor("teller_yx"),
     }[channel]
-    lifecycle.register_loss(session, actor, card.id)
+    lifecycle.register_loss(session, actor, card.id, id_verified=channel == "outlet")  # 持本人有效身份证件 there
     assert card.status is CardStatus.LOSS_REGISTERED
     ev = events_of(session, card.id)[-1]
     assert (ev.operation, ev.from_status, ev.to_status, ev.channel, ev.article) == (
@@ -100,8 +100,68 @@ def test_loss_registration_by_hotline_operator_at_outlet_channel_refused_art21(w
 def test_loss_registration_twice_refused_art21(world, session):
     card = world.card(CardStatus.LOSS_REGISTERED)
     with pytest.raises(IllegalTransition) as e:
-        lifecycle.register_loss(session, world.teller, card.id)
+        lifecycle.register_loss(session, world.teller, card.id, id_verified=True)
     assert e.value.article == "Art. 21"
+
+
+PENDING = [(AccountKind.FINANCIAL, AccountStatus.PENDING), (AccountKind.MEDICAL, AccountStatus.PENDING)]
+
+
+def test_card_issued_but_not_activated_can_be_registered_lost_art21(world, session):
+    """Art. 21 is conditioned only on the loss (持卡人遗失社会保障卡的): a card the holder received and
+    has not activated yet can be lost too, and its accounts are suspended like any other's."""
+    card = world.card(CardStatus.ISSUED)
+    assert _statuses(session, card.person_id) == PENDING
+    lifecycle.register_loss(session, world.resident(card.person_id), card.id)
+    assert card.status is CardStatus.LOSS_REGISTERED
+    assert _statuses(session, card.person_id) == SUSPENDED
+    ev = events_of(session, card.id)[-1]
+    assert (ev.operation, ev.from_status, ev.to_status, ev.article) == (
+        "register_loss", "issued", "loss_registered", "Art. 21")
+
+
+def test_loss_deregistration_of_a_card_never_activated_gives_it_back_unactivated_art21_22(world, session):
+    """Art. 22 恢复正常使用: the card comes back as it was before the loss, not yet activated (no PIN),
+    its accounts pending; activation is still the next step (Art. 6, 19)."""
+    card = world.card(CardStatus.ISSUED)
+    lifecycle.register_loss(session, world.resident(card.person_id), card.id)
+    lifecycle.deregister_loss(session, world.teller, card.id, id_verified=True)
+    assert card.status is CardStatus.ISSUED and card.activated_at is None
+    assert _statuses(session, card.person_id) == PENDING
+    ev = events_of(session, card.id)[-1]
+    assert (ev.from_status, ev.to_status, ev.article) == ("loss_registered", "issued", "Art. 21, 22")
+    lifecycle.activate(session, world.teller, card.id, pin=PIN)
+    assert _statuses(session, card.person_id) == ACTIVE
+
+
+def test_loss_deregistration_of_a_reissued_card_not_yet_activated_keeps_the_accounts_suspended_art21_23(
+        world, session):
+    """Art. 21, 23: after a reissue both accounts stay suspended until the new card is activated; the
+    new card lost and found again before that changes nothing about it."""
+    old = world.card(CardStatus.LOSS_REGISTERED)
+    new = lifecycle.reissue(session, world.resident(old.person_id), old.id, delivery=PICKUP)
+    _through_to_issued(session, world, new)
+    lifecycle.register_loss(session, world.resident(new.person_id), new.id)
+    lifecycle.deregister_loss(session, world.teller, new.id, id_verified=True)
+    assert new.status is CardStatus.ISSUED
+    assert _statuses(session, new.person_id) == SUSPENDED
+    lifecycle.activate(session, world.teller, new.id, pin=PIN)
+    assert _statuses(session, new.person_id) == ACTIVE
+
+
+def _through_to_issued(session, world, card):
+    lifecycle.accept(session, world.clerk, card.id)
+    lifecycle.start_production(session, world.clerk, card.id)
+    lifecycle.finish_production(session, world.clerk, card.id)
+    lifecycle.pick_up(session, world.teller, card.id)
+
+
+def test_lost_card_never_activated_can_be_reissued_art21_23(world, session):
+    card = world.card(CardStatus.ISSUED)
+    lifecycle.register_loss(session, world.actor("hotline"), card.id)
+    new = lifecycle.reissue(session, world.resident(card.person_id), card.id, delivery=PICKUP)
+    assert (card.status, new.status) == (CardStatus.INVALIDATED, CardStatus.APPLIED)
+    assert _statuses(session, card.person_id) == SUSPENDED
 
 
 # ---------------------------------------------------------------- Art. 22
@@ -179,7 +239,7 @@ def test_loss_deregistration_refused_after_instant_reissue_art22(world, session)
 
 def test_reissue_gives_a_new_card_number_art23(world, session):
     old = world.card(CardStatus.LOSS_REGISTERED)
-    new = lifecycle.reissue(session, world.teller, old.id, delivery=PICKUP)
+    new = lifecycle.reissue(session, world.teller, old.id, delivery=PICKUP, id_verified=True)
     assert new.id != old.id and new.number != old.number
     assert new.kind is CardKind.REISSUE
     assert new.predecessor_id == old.id
@@ -210,21 +270,21 @@ def test_reissue_online_or_at_outlet_only_art23(world, session):
             lifecycle.reissue(session, actor, old.id, delivery=PICKUP)
         assert e.value.article == "Art. 23"
         session.rollback()
-    lifecycle.reissue(session, world.teller, old.id, delivery=PICKUP)
+    lifecycle.reissue(session, world.teller, old.id, delivery=PICKUP, id_verified=True)
 
 
 def test_reissued_card_invalid_for_ever_art23(world, session):
     """Art. 23: the old card is void for ever: every operation on it is refused afterwards,
     including a second reissue and a loss deregistration; only the status inquiry answers."""
     old = world.card(CardStatus.LOSS_REGISTERED)
-    lifecycle.reissue(session, world.teller, old.id, delivery=PICKUP)
+    lifecycle.reissue(session, world.teller, old.id, delivery=PICKUP, id_verified=True)
     session.commit()
     t, clerk, res = world.teller, world.clerk, world.resident(old.person_id)
     ops = {
-        "reissue": lambda: lifecycle.reissue(session, t, old.id, delivery=PICKUP),
+        "reissue": lambda: lifecycle.reissue(session, t, old.id, delivery=PICKUP, id_verified=True),
         "reissue online": lambda: lifecycle.reissue(session, res, old.id, delivery=PICKUP),
         "deregister_loss": lambda: lifecycle.deregister_loss(session, t, old.id, id_verified=True),
-        "register_loss": lambda: lifecycle.register_loss(session, t, old.id),
+        "register_loss": lambda: lifecycle.register_loss(session, t, old.id, id_verified=True),
         "activate": lambda: lifecycle.activate(session, t, old.id, pin="246801"),
         "replace": lambda: lifecycle.replace(session, t, old.id, reason=lifecycle.ReplacementReason.DAMAGED,
                                              delivery=PICKUP),
@@ -255,7 +315,7 @@ def test_reissue_keeps_accounts_suspended_until_new_card_activated_art23(world, 
     """Art. 21, 23: reissuing ends the old card; the accounts stay suspended while no new card is in
     use, and resume when the new card is activated."""
     old = world.card(CardStatus.ACTIVE)
-    new = lifecycle.reissue(session, world.teller, old.id, delivery=PICKUP)
+    new = lifecycle.reissue(session, world.teller, old.id, delivery=PICKUP, id_verified=True)
     for step in (lambda: lifecycle.accept(session, world.clerk, new.id),
                  lambda: lifecycle.start_production(session, world.clerk, new.id),
                  lambda: lifecycle.finish_production(session, world.clerk, new.id),
@@ -271,7 +331,7 @@ def test_reissue_keeps_accounts_suspended_until_new_card_activated_art23(world, 
 
 def test_reissued_card_can_be_lost_and_reissued_again_art23(world, session):
     first = world.card(CardStatus.ACTIVE)
-    second = lifecycle.reissue(session, world.teller, first.id, delivery=PICKUP)
+    second = lifecycle.reissue(session, world.teller, first.id, delivery=PICKUP, id_verified=True)
     _through_to_active(session, world, second)
     lifecycle.register_loss(session, world.resident(first.person_id), second.id)
     third = lifecycle.reissue(session, world.resident(first.person_id), second.id, delivery=PICKUP)
@@ -285,7 +345,7 @@ def test_reissued_card_can_be_lost_and_reissued_again_art23(world, session):
 def test_reissue_of_card_in_production_refused_art23(world, session):
     card = world.card(CardStatus.IN_PRODUCTION)
     with pytest.raises(DomainError):
-        lifecycle.reissue(session, world.teller, card.id, delivery=PICKUP)
+        lifecycle.reissue(session, world.teller, card.id, delivery=PICKUP, id_verified=True)
 
 
 def test_reissue_online_by_resident_records_channel_art23(world, session):

@@ -8,9 +8,9 @@ stays usable until the new one is issued.
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from app.models import Bank, CardEvent, Outlet, StaffUser
+from app.models import Bank, CardApplication, CardEvent, Outlet, StaffUser
 from app.models.enums import (
     AccountKind,
     AccountStatus,
@@ -182,7 +182,7 @@ def test_bank_change_taken_at_new_bank_former_bank_confirms_unbinding_art24(worl
         (AccountKind.MEDICAL, None, AccountStatus.ACTIVE)]
     # The former bank no longer serves this holder's card (Art. 16).
     with pytest.raises(OutOfScope):
-        lifecycle.register_loss(session, world.teller, new.id)
+        lifecycle.register_loss(session, world.teller, new.id, id_verified=True)
 
 
 def test_bank_change_taken_at_former_bank_refused_art24(world, session):
@@ -214,37 +214,63 @@ def test_quality_defect_only_for_damaged_card_art27(world, session):
 # ---------------------------------------------------------------- Art. 24(2), Art. 6: information change
 
 
-def test_name_change_at_outlet_starts_replacement_art24(world, session, clock):
-    """Art. 24(2): a lawful change of name needs a new card; taken at an outlet, documents checked."""
+def _no_new_card(session, old, version):
+    """Nothing but the data changed: the card, its version and the holder's cards are as they were,
+    and no application (so no fee, Art. 27) was made."""
+    session.refresh(old)
+    assert old.version == version and len(old.person.cards) == 1
+    assert session.scalar(select(func.count()).select_from(CardApplication)
+                          .where(CardApplication.person_id == old.person_id)) == 1
+
+
+def test_name_change_records_the_change_and_offers_a_replacement_art24(world, session, app):
+    """Art. 24(2): 持卡人姓名 … 依法变更的, 持卡人可以申请换领: the change is recorded and a replacement
+    offered; the holder decides. Nothing is started and nothing is charged on the holder's behalf."""
     old = world.card(CardStatus.ACTIVE)
-    person, new = people.change_info(session, world.teller, old.person_id, {"name": "陈大明"}, id_verified=True)
+    version = old.version
+    person, offer = people.change_info(session, world.teller, old.person_id, {"name": "陈大明"}, id_verified=True)
     assert person.name == "陈大明" and person.name_bidx == blind_index("name", "陈大明")
-    assert new is not None and new.kind is CardKind.REPLACEMENT
+    assert offer == people.ReplacementOffer(card_id=old.id, reason=ReplacementReason.BASIC_DATA_CHANGED,
+                                            article="Art. 24(2)", fee_fen=app.config["CARD_FEE_FEN"])
+    assert old.status is CardStatus.ACTIVE
+    (ev,) = [e for e in events_of(session, old.id) if e.operation == "change_info"]
+    assert (ev.from_status, ev.to_status) == ("active", "active") and "name" in ev.details["changed"]
+    _no_new_card(session, old, version)
+    # The holder decides to take the replacement: an application of its own, with the fee it offered.
+    new = lifecycle.replace(session, world.teller, old.id, reason=offer.reason, delivery=PICKUP)
     assert new.application.replacement_reason is ReplacementReason.BASIC_DATA_CHANGED
-    assert old.status is CardStatus.REPLACEMENT_PENDING
-    ops = [(e.operation, e.from_status, e.to_status) for e in events_of(session, old.id)[-2:]]
-    # the data change (the card's state untouched), then the card's one transition
-    assert ops == [("change_info", "active", "active"), ("replace", "active", "replacement_pending")]
+    assert new.application.fee_fen == offer.fee_fen and old.status is CardStatus.REPLACEMENT_PENDING
 
 
-def test_ethnicity_change_starts_replacement_art24(world, session):
+def test_ethnicity_change_offers_a_replacement_art24(world, session):
     """Art. 24(2) in the ruling Chinese text lists 民族 (ethnicity)."""
     old = world.card(CardStatus.ISSUED)
-    _, new = people.change_info(session, world.teller, old.person_id, {"ethnicity": "壮"}, id_verified=True)
-    assert new.application.replacement_reason is ReplacementReason.BASIC_DATA_CHANGED
-    assert old.status is CardStatus.REPLACEMENT_PENDING
+    version = old.version
+    _, offer = people.change_info(session, world.teller, old.person_id, {"ethnicity": "壮"}, id_verified=True)
+    assert offer.reason is ReplacementReason.BASIC_DATA_CHANGED and offer.card_id == old.id
+    assert old.status is CardStatus.ISSUED
+    _no_new_card(session, old, version)
 
 
 def test_id_number_change_keeps_person_and_history_art24(world, session):
-    """Art. 11, 24(2): a lawful change of ID number keeps the person and their cards; a new card follows."""
+    """Art. 11, 24(2): a lawful change of ID number keeps the person and their cards; a new card is offered."""
     old = world.card(CardStatus.ACTIVE)
     pid = old.person_id
     number = citizen_id(birth="19900101")
-    person, new = people.change_info(session, world.teller, pid, {"doc_number": number}, id_verified=True)
+    person, offer = people.change_info(session, world.teller, pid, {"doc_number": number}, id_verified=True)
     assert person.id == pid
     assert people.find_by_document(session, "resident_id", number).id == pid
     assert people.find_by_ssn(session, number).id == pid  # citizens: SSN = ID number
-    assert new.person_id == pid and new.predecessor_id == old.id
+    assert offer.card_id == old.id and old.status is CardStatus.ACTIVE
+
+
+def test_name_change_with_a_lost_card_is_recorded_without_a_replacement_offer_art23_24(world, session):
+    """The lawful change is a fact to record whatever the card's state. A lost card cannot be replaced
+    (Art. 24 from a card in hand only); its reissue (Art. 23) will carry the new name."""
+    old = world.card(CardStatus.LOSS_REGISTERED)
+    person, offer = people.change_info(session, world.teller, old.person_id, {"name": "陈大明"}, id_verified=True)
+    assert person.name == "陈大明" and offer is None
+    assert old.status is CardStatus.LOSS_REGISTERED
 
 
 def test_name_change_online_refused_art24(world, session):
@@ -273,20 +299,14 @@ def test_name_change_without_id_check_refused_art24(world, session):
     assert e.value.article == "Art. 24(2)"
 
 
-def test_name_change_with_loss_registered_card_refused_art24(world, session):
-    old = world.card(CardStatus.LOSS_REGISTERED)
-    with pytest.raises(IllegalTransition):
-        people.change_info(session, world.teller, old.person_id, {"name": "陈大明"}, id_verified=True)
-
-
 def test_phone_change_online_needs_no_new_card_art6(world, session):
     """Art. 6 information change: contact data changes in place, online too; no new card. (Online, a
     new mobile counts once the code sent to it came back, Art. 19: tests/selfservice/test_phone_change_art19.py.)"""
     old = world.card(CardStatus.ACTIVE)
     version = old.version
-    person, new = people.change_info(session, world.resident(old.person_id), old.person_id,
-                                     {"phone": "139 0000 2222"}, phone_confirmed=True)
-    assert new is None
+    person, offer = people.change_info(session, world.resident(old.person_id), old.person_id,
+                                       {"phone": "139 0000 2222"}, phone_confirmed=True)
+    assert offer is None
     assert person.phone_bidx == blind_index("phone", person.phone)
     assert "2222" in person.phone
     session.refresh(old)

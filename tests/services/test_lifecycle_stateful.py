@@ -8,6 +8,8 @@ legal and illegal, on a few cardholders. After every step:
 * both settlement accounts are suspended exactly while a loss is in force: the card in hand is
   loss-registered, or a card was reissued and no later card has been activated or cancelled (Art. 21, 23);
 * a card once invalidated, replaced, cancelled or rejected never changes state again (Art. 23, 24, 26);
+* a card is active only once activated (Art. 6, 19: never through a loss deregistration of a card that
+  had not been), and awaits a replacement exactly while one is being made for it (Art. 22, 24);
 * a refused operation changes nothing (the session is rolled back, as the API does); the one refusal
   that is committed, a wrong PIN, changes only the failure count (Art. 19);
 * every card event is a row of the state table or a side effect on a predecessor; each card's
@@ -63,7 +65,8 @@ YES = st.sampled_from([True, True, True, False])
 START_STATES = [None, CardStatus.APPLIED, CardStatus.PRODUCED, CardStatus.ISSUED, CardStatus.ACTIVE, CardStatus.ACTIVE,
                 CardStatus.LOSS_REGISTERED, CardStatus.REPLACEMENT_PENDING, CardStatus.REPLACEMENT_PENDING,
                 CardStatus.INVALIDATED, CardStatus.INVALIDATED]
-SUCCESSOR = [None, "produced", "issued"]  # how far the replacement or reissued card has got at the start
+SUCCESSOR = [None, "produced", "issued", "lost"]  # how far the replacement or reissued card has got at the
+# start; "lost": a card issued or awaiting its replacement is registered lost at once (Art. 21, 22)
 
 
 def _doc_number() -> str:
@@ -99,12 +102,17 @@ def _machine(session, world, clock):
                 card = world.card(state, person)
                 if card.pin_hash:
                     self.pins[card.id] = PIN
+                if successor == "lost" and state in (CardStatus.ISSUED, CardStatus.REPLACEMENT_PENDING):
+                    lifecycle.register_loss(session, world.resident(person.id), card.id)
+                    continue
                 if state in (CardStatus.REPLACEMENT_PENDING, CardStatus.INVALIDATED) and successor:
                     new = max(person.cards, key=lambda c: c.id)  # the replacement or the reissued card
                     for step in (lifecycle.accept, lifecycle.start_production, lifecycle.finish_production):
                         step(session, world.clerk, new.id)
-                    if successor == "issued":
+                    if successor in ("issued", "lost"):
                         lifecycle.pick_up(session, world.teller, new.id)
+                    if successor == "lost":  # the reissued card, not yet activated, is lost too (Art. 21)
+                        lifecycle.register_loss(session, world.resident(person.id), new.id)
             session.commit()
 
         # ------------------------------------------------------------ helpers
@@ -232,14 +240,21 @@ def _machine(session, world, clock):
 
         # ------------------------------------------------------------ rules: loss, reissue, replacement
 
-        @rule(p=PERSON, k=CARD, who=WHO)
-        def register_loss(self, p, k, who):
-            cid = self.card_id(p, k, ("active",))
+        @rule(p=PERSON, k=CARD, who=WHO, id_verified=YES)
+        def register_loss(self, p, k, who, id_verified):
+            cid = self.card_id(p, k, ("issued", "active", "replacement_pending"))  # Art. 21: any card in hand
             actor = self.actor(who, p, cid, ("self", "card_teller", "hotline"))
-            self.attempt(lambda: lifecycle.register_loss(session, actor, cid))
+            self.attempt(lambda: lifecycle.register_loss(session, actor, cid, id_verified=id_verified))
 
         @rule(p=PERSON, k=CARD, who=WHO, id_verified=YES)
         def deregister_loss(self, p, k, who, id_verified):
+            self._deregister_loss(p, k, who, id_verified)
+
+        @rule(p=PERSON, k=CARD, who=WHO, id_verified=YES)
+        def found_again(self, p, k, who, id_verified):  # drawn twice as often: the Art. 22 paths are many
+            self._deregister_loss(p, k, who, id_verified)
+
+        def _deregister_loss(self, p, k, who, id_verified):
             cid = self.card_id(p, k, ("loss_registered", "invalidated"))
             actor = self.actor(who, p, cid, ("card_teller",))
             self.attempt(lambda: lifecycle.deregister_loss(session, actor, cid, id_verified=id_verified))
@@ -273,14 +288,15 @@ def _machine(session, world, clock):
             actor = self.actor(who, p, None, ("teller_ccb" if bank else "teller",))
             self.attempt(lambda: lifecycle.confirm_unbind(session, actor, self.pids[p]))
 
-        @rule(p=PERSON, k=CARD, who=WHO, reason=st.sampled_from(list(CancellationReason)), rare=st.integers(0, 3))
-        def cancel(self, p, k, who, reason, rare):
+        @rule(p=PERSON, k=CARD, who=WHO, reason=st.sampled_from(list(CancellationReason)), rare=st.integers(0, 3),
+              died=st.sampled_from([date(2026, 11, 1)] * 3 + [None]))
+        def cancel(self, p, k, who, reason, rare, died):
             if rare:  # a quarter as often as the other rules: a cancellation ends the holder's story
                 return
             cid = self.card_id(p, k, VALID_STATES + PENDING_STATES)
             right = ("card_teller",) if reason is CancellationReason.HOLDER_REQUEST else ("clerk", "system")
             actor = self.actor(who, p, cid, right)
-            self.attempt(lambda: lifecycle.cancel(session, actor, self.pids[p], reason=reason))
+            self.attempt(lambda: lifecycle.cancel(session, actor, self.pids[p], reason=reason, effective=died))
 
         @rule(p=PERSON, rare=st.integers(0, 7))
         def death_reported(self, p, rare):
@@ -353,6 +369,7 @@ def _machine(session, world, clock):
             for pid in self.pids:
                 mine = [c for c in cards if c.person_id == pid]
                 self.one_valid_and_one_pending_card(mine)
+                self.in_hand_states_follow_the_cards_facts(mine)
                 self.suspended_exactly_while_a_loss_is_in_force(
                     pid, mine, [a for a in accounts if a.person_id == pid])
             self.ended_cards_never_change(cards)
@@ -362,6 +379,17 @@ def _machine(session, world, clock):
             """Art. 23, 24: a new card replaces the old one, it never doubles it."""
             assert sum(c.status in VALID_STATES for c in cards) <= 1, [(c.id, c.status) for c in cards]
             assert sum(c.status in PENDING_STATES for c in cards) <= 1, [(c.id, c.status) for c in cards]
+
+        def in_hand_states_follow_the_cards_facts(self, cards):
+            """Art. 6, 19: active only once activated with a PIN (a loss deregistration gives back a card
+            never activated as issued). Art. 22, 24: replacement_pending exactly while the card's
+            replacement is being made (a deregistered loss gives it back awaiting it)."""
+            for c in cards:
+                if c.status is CardStatus.ACTIVE:
+                    assert c.activated_at is not None and c.pin_hash, (c.id, c.status)
+                successor_pending = any(n.predecessor_id == c.id and n.status in PENDING_STATES for n in cards)
+                if c.status is CardStatus.REPLACEMENT_PENDING:
+                    assert successor_pending, [(x.id, x.predecessor_id, str(x.status)) for x in cards]
 
         def suspended_exactly_while_a_loss_is_in_force(self, pid, cards, accounts):
             """Art. 21, 23: suspended while the card in hand is loss-registered, or a card was reissued and

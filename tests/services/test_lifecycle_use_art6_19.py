@@ -111,7 +111,7 @@ def test_field_lock_survives_reissue_art6(world, session):
     """The lock belongs to the holder, not to a piece of plastic: it survives a reissue."""
     card = world.card(CardStatus.ACTIVE)
     lifecycle.set_field_lock(session, world.teller, card.id, field=Field.MEDICAL, locked=True)
-    new = lifecycle.reissue(session, world.teller, card.id, delivery=PICKUP)
+    new = lifecycle.reissue(session, world.teller, card.id, delivery=PICKUP, id_verified=True)
     for step in (lifecycle.accept, lifecycle.start_production, lifecycle.finish_production):
         step(session, world.clerk, new.id)
     lifecycle.pick_up(session, world.teller, new.id)

@@ -111,7 +111,8 @@ def test_docs_page_loads_only_assets_from_our_origin_and_they_are_served(client)
         assert not parts.scheme and not parts.netloc and ref.startswith("/"), ref
         asset = client.get(ref)
         assert asset.status_code == 200, (ref, "run `make vendor`" if "/static/vendor/" in ref else "")
-        assert len(asset.get_data()) > 10_000, ref
-    assert re.search(r'url:\s*"/api/openapi\.json"', html)
+        if "/static/vendor/" in ref:  # the library itself, not an empty stand-in
+            assert len(asset.get_data()) > 10_000, ref
+    assert 'data-spec-url="/api/openapi.json"' in html  # static/swagger-init.js reads it (no inline script)
     version = client.get("/static/vendor/swagger-ui/VERSION").get_data(as_text=True)
     assert version.startswith(f"swagger-ui-dist {vendor_static.locked_versions()['swagger-ui-dist']} ")

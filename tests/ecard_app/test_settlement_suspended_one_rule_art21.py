@@ -27,8 +27,9 @@ def test_settlement_suspended_is_one_rule_for_every_view_during_a_reissue_art21(
         client, session, world, staff, resident, issue) -> None:
     old = world.card(CardStatus.ACTIVE)
     person = old.person
-    lifecycle.register_loss(session, world.teller, old.id)
-    new = lifecycle.reissue(session, world.teller, old.id, delivery=lifecycle.Delivery(DeliveryMethod.PICKUP))
+    lifecycle.register_loss(session, world.teller, old.id, id_verified=True)
+    new = lifecycle.reissue(session, world.teller, old.id, delivery=lifecycle.Delivery(DeliveryMethod.PICKUP),
+                           id_verified=True)
     assert lifecycle.settlement_suspended(session, person.id) is True
     assert _views(client, world, staff, resident, issue, person, new) == dict.fromkeys(
         ("me/cards", "cards/status", "agency/holders", "ecard token"), {True})

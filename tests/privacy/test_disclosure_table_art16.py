@@ -60,10 +60,10 @@ def holders(world, session, client, staff):
     card_a = world.card(CardStatus.ACTIVE, person=a, delivery=DeliveryMethod.EXPRESS)  # bank 0, courier SF123
     b = world.person(doc_number=DOC_B, name=NAME_B)
     card_b = lifecycle.apply(session, world.actor("teller_ccb"), b.id, bank_id=world.banks[1].id,
-                             delivery=lifecycle.Delivery(DeliveryMethod.PICKUP))
+                             delivery=lifecycle.Delivery(DeliveryMethod.PICKUP), id_verified=True)
     lifecycle.reject(session, world.clerk, card_b.id, reason="缺少居住证明材料")
     card_b = lifecycle.apply(session, world.actor("teller_ccb"), b.id, bank_id=world.banks[1].id,
-                             delivery=lifecycle.Delivery(DeliveryMethod.PICKUP))
+                             delivery=lifecycle.Delivery(DeliveryMethod.PICKUP), id_verified=True)
     session.commit()
     # the narrow remits are opened the only way they open: the agency looks A up by document, the
     # hotline verifies A as its caller

@@ -22,7 +22,7 @@ V7_M_BYTE_CAPACITY = 122
 
 
 def read(png: bytes):
-    (code,) = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)).convert("L"))
+    (code,) = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)).convert("L"), formats=zxingcpp.BarcodeFormat.QRCode)
     return code
 
 

@@ -126,6 +126,17 @@ class World:
                 Role.HOTLINE_OPERATOR: "hotline", Role.APP_AGENCY: "medical", Role.AUDITOR: "auditor"}[role]
         return self.actor(name, channel)
 
+    def hotline_call(self, person_id: int) -> Actor:
+        """The 12345 operator once it has verified this caller by ID document and identity answers: its
+        remit opens on this holder only (Art. 16, 21), through the real lookup."""
+        from app.models import Person
+        from app.services import disclosure
+
+        actor, p = self.actor("hotline"), self.session.get(Person, person_id)
+        disclosure.hotline_caller(self.session, actor, p.doc_type, p.doc_number, name=p.name, phone=p.phone,
+                                  nationality=p.nationality)
+        return actor
+
     def resident(self, person_id: int) -> Actor:
         return Actor(role=Role.RESIDENT, channel=Channel.ONLINE, person_id=person_id)
 

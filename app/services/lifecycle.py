@@ -132,12 +132,16 @@ def _transition(op: Op, source: CardStatus | None, target: CardStatus | None = N
     return t
 
 
-def check_scope(actor: Actor, person_id: int, bank_id: int | None) -> None:
-    """Least privilege (Art. 16): residents act only on themselves, tellers on their bank's cards."""
+def check_scope(session: Session, actor: Actor, person_id: int, bank_id: int | None) -> None:
+    """Least privilege (Art. 16): residents act only on themselves, tellers on their bank's cards, and a
+    role whose remit opens per call (the hotline's verified caller) only within that call."""
     if actor.role is Role.RESIDENT and actor.person_id != person_id:
         raise OutOfScope("A resident may act only on their own card.", article="Art. 16, 19")
     if actor.role is Role.BANK_TELLER and bank_id is not None and actor.bank_id != bank_id:
         raise OutOfScope("This card belongs to another bank's customers.", article="Art. 16")
+    from app.services import disclosure  # disclosure reads lifecycle's rules: imported here, not at the top
+
+    disclosure.check_call_remit(session, actor, person_id)
 
 
 def check_id(op: Op, actor: Actor, id_verified: bool) -> dict:
@@ -167,7 +171,7 @@ def _begin(
 ) -> tuple[Card, Transition]:
     check_channel(op, actor)
     card = load_card(session, card_id)
-    check_scope(actor, card.person_id, card.bank_id if scope_bank else None)
+    check_scope(session, actor, card.person_id, card.bank_id if scope_bank else None)
     t = _transition(op, card.status)
     _check_version(card, expected_version)
     return card, t
@@ -333,7 +337,7 @@ def apply(
     instant issuance are ways an outlet serves, Art. 8 ¶2, 10 ¶2)."""
     check_channel(Op.APPLY, actor)
     person = lock_person(session, person_id)
-    check_scope(actor, person.id, None)
+    check_scope(session, actor, person.id, None)
     if actor.role is Role.BANK_TELLER and actor.bank_id != bank_id:
         raise OutOfScope("A teller takes applications for their own bank only.", article="Art. 9 ¶3")
     _published_bank(session, bank_id)
@@ -616,7 +620,7 @@ def cancel(
     live = [c for c in person.cards if (Op.CANCEL, c.status) in TRANSITION_INDEX]
     # Scope (Art. 16): the bank of the card in hand, else of the card being made.
     held = next((c for c in live if c.status in VALID_STATES), None) or next(iter(live), None)
-    check_scope(actor, person.id, held.bank_id if held else None)
+    check_scope(session, actor, person.id, held.bank_id if held else None)
     if reason is CancellationReason.HOLDER_REQUEST and actor.role is not Role.BANK_TELLER:
         raise ChannelNotAllowed("A holder asks for cancellation at the bank.", article="Art. 6")
     if reason is not CancellationReason.HOLDER_REQUEST and actor.role is Role.BANK_TELLER:
@@ -716,7 +720,7 @@ class StatusReport:
 def inquire_status(session: Session, actor: Actor, card_id: int) -> StatusReport:
     check_channel(Op.INQUIRE_STATUS, actor)
     card = load_card(session, card_id, lock=False)
-    check_scope(actor, card.person_id, card.bank_id)
+    check_scope(session, actor, card.person_id, card.bank_id)
     _transition(Op.INQUIRE_STATUS, card.status)
     usable = card.status in (CardStatus.ACTIVE, CardStatus.REPLACEMENT_PENDING)
     suspended = settlement_suspended(session, card.person_id)

@@ -264,7 +264,7 @@ def change_info(
     person = lifecycle.lock_person(session, person_id)
     held = lifecycle.held_card(session, person.id)
     scope_card = held or lifecycle.current_card(session, person.id)  # a card still being made counts too
-    lifecycle.check_scope(actor, person.id, scope_card.bank_id if scope_card else None)
+    lifecycle.check_scope(session, actor, person.id, scope_card.bank_id if scope_card else None)
     unknown = set(changes) - set(FACE_FIELDS) - set(CONTACT_FIELDS)
     if unknown or not changes:
         raise InvalidInput(f"Cannot change: {', '.join(sorted(unknown)) or 'nothing given'}.", field="changes")

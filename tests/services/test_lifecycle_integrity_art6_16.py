@@ -416,7 +416,7 @@ def _cases(session, world):
             A.ACTIVE, Op.REGISTER_LOSS, lambda c: t.via(Channel.BANK_HOTLINE),
             lambda a, c: lifecycle.register_loss(session, a, c.id), "loss_registered"),
         "register loss by 12345": simple(
-            A.ACTIVE, Op.REGISTER_LOSS, lambda c: world.actor("hotline"),
+            A.ACTIVE, Op.REGISTER_LOSS, lambda c: world.hotline_call(c.person_id),
             lambda a, c: lifecycle.register_loss(session, a, c.id), "loss_registered"),
         "deregister loss": simple(A.LOSS_REGISTERED, Op.DEREGISTER_LOSS, lambda c: t,
                                   lambda a, c: lifecycle.deregister_loss(session, a, c.id, id_verified=True), "active"),

@@ -27,6 +27,7 @@ from app.services.errors import (
     DomainError,
     IllegalTransition,
     InvalidInput,
+    OutOfScope,
 )
 from tests.factories import PICKUP, PIN, events_of
 
@@ -59,7 +60,7 @@ def test_loss_registration_through_each_channel_art21(world, session, channel):
     assert _statuses(session, card.person_id) == ACTIVE
     actor = {
         "online": world.resident(card.person_id),
-        "gov_hotline": world.actor("hotline"),
+        "gov_hotline": world.hotline_call(card.person_id),
         "bank_hotline": world.teller.via(Channel.BANK_HOTLINE),
         "outlet": world.actor("teller_yx"),
     }[channel]
@@ -149,6 +150,21 @@ def test_loss_deregistration_of_a_reissued_card_not_yet_activated_keeps_the_acco
     assert _statuses(session, new.person_id) == ACTIVE
 
 
+def test_hotline_registers_loss_only_for_the_caller_it_verified_art16_21(world, session):
+    """The 12345 remit opens per call (Art. 16): the service itself refuses another holder's card,
+    whichever endpoint or page calls it, and changes nothing."""
+    verified, other = world.card(CardStatus.ACTIVE), world.card(CardStatus.ACTIVE)
+    hotline = world.hotline_call(verified.person_id)
+    with pytest.raises(OutOfScope) as e:
+        lifecycle.register_loss(session, hotline, other.id)
+    assert e.value.article.startswith("Art. 16")
+    assert other.status is CardStatus.ACTIVE and _statuses(session, other.person_id) == ACTIVE
+    with pytest.raises(OutOfScope):  # no call verified at all
+        lifecycle.register_loss(session, world.actor("hotline"), other.id)
+    lifecycle.register_loss(session, hotline, verified.id)
+    assert verified.status is CardStatus.LOSS_REGISTERED
+
+
 def _through_to_issued(session, world, card):
     lifecycle.accept(session, world.clerk, card.id)
     lifecycle.start_production(session, world.clerk, card.id)
@@ -158,7 +174,7 @@ def _through_to_issued(session, world, card):
 
 def test_lost_card_never_activated_can_be_reissued_art21_23(world, session):
     card = world.card(CardStatus.ISSUED)
-    lifecycle.register_loss(session, world.actor("hotline"), card.id)
+    lifecycle.register_loss(session, world.hotline_call(card.person_id), card.id)
     new = lifecycle.reissue(session, world.resident(card.person_id), card.id, delivery=PICKUP)
     assert (card.status, new.status) == (CardStatus.INVALIDATED, CardStatus.APPLIED)
     assert _statuses(session, card.person_id) == SUSPENDED

@@ -21,6 +21,7 @@ that two verifiers built from the specification cannot disagree.
 
 from __future__ import annotations
 
+import codecs
 import enum
 import os
 import re
@@ -202,8 +203,22 @@ def _pack_masked(masked: str) -> bytes:
     return bytes.fromhex(hexits)
 
 
+# The packing of an 18-character number with its middle 8 hidden ("440104********1234": citizens,
+# assigned numbers, permits with digits only): the usual case, read without the general rules.
+_USUAL_PACKING = re.compile(r"[0-9a]{6}b[0-9a]{4}f")
+
+
 def _unpack_masked(value: object) -> str:
     """The masked string of a packed value; FormatError unless ``value`` is its one packing."""
+    if type(value) is bytes:
+        hexits = value.hex()
+        if _USUAL_PACKING.fullmatch(hexits):  # a packing the general rules accept, read directly
+            return (hexits[:6] + "********" + hexits[7:11]).replace("a", "X")
+    return _unpack_any_masked(value)
+
+
+def _unpack_any_masked(value: object) -> str:
+    """:func:`_unpack_masked` by the general rules (README §3)."""
     if type(value) is not bytes or not value:
         raise FormatError("masked id is not a packed byte string")
     hexits = value.hex()
@@ -280,6 +295,66 @@ def _fields(bits: int) -> AppField:
 _CBOR_ERRORS = (cbor2.CBORError, ValueError, TypeError, OverflowError, RecursionError, LookupError)
 
 
+_new_claims = tuple.__new__  # Claims(...) without NamedTuple's Python-level __new__ (hot path)
+_gb18030 = codecs.getdecoder("gb18030")  # looked up once: name.decode("gb18030") looks it up per call
+
+
+def _claims_of_usual_layout(p: bytes) -> Claims | None:
+    """Accept-only fast path of :func:`parse_claims` for the layout the issuer writes: a definite
+    array of 8 or 9, version 2, every head in its shortest form, short byte strings, a 4-byte
+    issued-at, small state and mask, nothing after. None for anything else, which the full path
+    then judges, so both paths give one verdict: bytes taken here are deterministic CBOR by
+    construction, and the same field rules apply (tests/vectors run both paths)."""
+    count = p[0]
+    if count != 0x88 and count != 0x89 or p[1] != FORMAT_VERSION:
+        return None
+    head = p[2]
+    if not 0x46 <= head <= 0x48:  # token id: 6 to 8 bytes
+        return None
+    pos = head - 0x3D  # 3 + length
+    token_id = p[3:pos]
+    if p[pos] != 0x1A or not (p[pos + 1] or p[pos + 2]):  # uint32 above 0xffff: its shortest form
+        return None
+    issued_at = int.from_bytes(p[pos + 1 : pos + 5], "big")
+    head = p[pos + 5]
+    if not 0x41 <= head <= 0x40 + MAX_CARD_REF_BYTES:
+        return None
+    start, pos = pos + 6, pos + head - 0x3A
+    card_ref = p[start:pos]
+    head = p[pos]
+    if not 0x41 <= head <= 0x57:  # a name of 1 to 23 bytes
+        return None
+    start, pos = pos + 1, pos + head - 0x3F
+    name = p[start:pos]
+    head = p[pos]
+    if not 0x41 <= head <= 0x57:
+        return None
+    start, pos = pos + 1, pos + head - 0x3F
+    masked = p[start:pos]
+    state, locked = p[pos], p[pos + 1]
+    if state >= 24 or locked >= 24 or state >> 1 >= len(_STATUSES) or locked & ~_ALL_FIELDS:
+        return None
+    lifetime = DEFAULT_LIFETIME
+    if count == 0x89:
+        lifetime = p[pos + 2]
+        if lifetime == 0x18 and p[pos + 3] >= 24:
+            lifetime, pos = p[pos + 3], pos + 1
+        elif lifetime >= 24 or lifetime == 0:
+            return None
+        pos += 1
+        if lifetime == DEFAULT_LIFETIME:
+            return None
+    if pos + 2 != len(p):
+        return None
+    try:
+        text = _gb18030(name)[0]
+        masked_id = _unpack_masked(masked)
+    except (UnicodeDecodeError, FormatError):
+        return None
+    return _new_claims(Claims, (card_ref, text, masked_id, _STATUSES[state >> 1], bool(state & 1),
+                                _fields(locked), lifetime, issued_at, token_id, FORMAT_VERSION))
+
+
 def parse_claims(payload: bytes) -> Claims:
     """Decode and check a version-2 payload; :class:`FormatError` if it is not one.
 
@@ -289,6 +364,17 @@ def parse_claims(payload: bytes) -> Claims:
     array whose first element is an unsigned integer; a version other than 2 is
     ``unsupported_version``; anything else not as specified is ``malformed``.
     """
+    try:
+        claims = _claims_of_usual_layout(payload)
+    except IndexError:
+        claims = None
+    if claims is not None:
+        return claims
+    return _claims_of_any_layout(payload)
+
+
+def _claims_of_any_layout(payload: bytes) -> Claims:
+    """:func:`parse_claims` for every payload: decoded by cbor2 and held to the rules in order."""
     try:
         items = cbor2.loads(payload)
         deterministic = cbor2.dumps(items, canonical=True) == payload

@@ -38,7 +38,7 @@ from typing import Callable, NamedTuple
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from ecard.token import (Claims, FormatError, bstr_head, cose_from_text, parse_claims,
+from ecard.token import (Claims, FormatError, cose_from_text, parse_claims,
                          parse_protected, sig_structure_head, split_cose)
 
 __all__ = ["Verifier", "Result", "ReplayCache", "REASONS", "MESSAGES", "main"]
@@ -92,6 +92,7 @@ class Result(NamedTuple):
 
 
 _MALFORMED = Result(False, "malformed")
+_new_result = tuple.__new__
 _UNSUPPORTED = Result(False, "unsupported_version")
 
 
@@ -238,7 +239,8 @@ class Verifier:
 
     def _verify(self, text: str | bytes) -> Result:
         try:
-            protected, payload, signature = split_cose(cose_from_text(text))
+            cose = cose_from_text(text)
+            protected, payload, signature = split_cose(cose)
             kid, kid_hex, tbs_head = self._header(protected)
         except FormatError as exc:
             return _UNSUPPORTED if exc.reason == "unsupported_version" else _MALFORMED
@@ -246,7 +248,7 @@ class Verifier:
         if keys is None:
             reason = "withdrawn_key" if kid in self._withdrawn else "unknown_key"
             return Result(False, reason, None, kid_hex)
-        signed = tbs_head + bstr_head(len(payload)) + payload
+        signed = tbs_head + cose[9:-66]  # the payload with its head, as split_cose found it (README §2)
         for key in keys:
             try:
                 key.public.verify(signature, signed)
@@ -278,7 +280,7 @@ class Verifier:
         cache = self.replay_cache
         if cache is not None and cache.seen(claims.token_id, expires_at + skew, now):
             return Result(False, "replayed", claims, kid_hex)
-        return Result(True, "ok", claims, kid_hex)
+        return _new_result(Result, (True, "ok", claims, kid_hex))  # Result(...) minus NamedTuple's __new__
 
 
 def _read_image(path: str) -> str | None:

@@ -724,12 +724,22 @@ class Story:
         self.pins[card.id] = pin
         return card
 
+    def hotline_call(self, person_id: int) -> Actor:
+        """12345: the caller reads out the document, name and mobile; the verification opens the
+        operator's remit on this holder (Art. 16, 21)."""
+        from app.services import disclosure
+
+        p = self.s.get(Person, person_id)
+        disclosure.hotline_caller(self.s, self.w.hotline, p.doc_type, p.doc_number, name=p.name, phone=p.phone,
+                                  nationality=p.nationality)
+        return self.w.hotline
+
     def loss(self, card: Card) -> Card:
         """Register a loss through one of the Art. 21 channels."""
         channel = self.rng.choice(["online", "gov_hotline", "bank_hotline", "outlet", "online"])
         actor = {
             "online": lambda: self.resident(card.person_id),
-            "gov_hotline": lambda: self.w.hotline,
+            "gov_hotline": lambda: self.hotline_call(card.person_id),
             "bank_hotline": lambda: self.teller(card.bank_id).via(Channel.BANK_HOTLINE),
             "outlet": lambda: self.teller(card.bank_id),
         }[channel]()
@@ -1124,7 +1134,7 @@ def seed_command(residents: int, seed: int, reset: bool, yes: bool) -> None:
 def passwords_command(usernames: tuple[str, ...]) -> None:
     """Give the demo staff accounts (all, or the USERNAMES given) new random passwords and print
     them: `flask demo seed` shows the passwords only once. Demo databases only."""
-    from app.services import audit
+    from app.services import audit, sessions
 
     session = db.session
     if _existing(session) != "demo":
@@ -1141,10 +1151,11 @@ def passwords_command(usernames: tuple[str, ...]) -> None:
     for user in users:
         password = secrets.token_urlsafe(9)
         user.password_hash = hash_password(password)
+        sessions.end_all_of_staff(session, user.id, "password reset")  # a new password ends the old sign-ins
         rows.append(_login_row(session, user, password))
     audit.record(session, Actor(role=Role.SYSTEM, channel=Channel.AGENCY), "demo.passwords_reset", changes={"usernames": [u.username for u in users]})
     session.commit()
-    click.echo("New passwords (POST /api/auth/login); the old ones no longer work:")
+    click.echo("New passwords (POST /api/auth/login); the old ones no longer work and their sessions are ended:")
     click.echo(_table(["username", "role", "organisation", "password"], [list(row) for row in rows]))
 
 
@@ -1166,5 +1177,5 @@ def _report(r: SeedResult, where: str) -> None:
          "(sign in: POST /api/auth/resident/otp, then `.venv/bin/flask demo sms` shows the code; see README).")
     echo("")
     echo("Staff logins (POST /api/auth/login). The passwords are shown only now; they are stored as "
-         "argon2id hashes (`flask demo passwords` sets and prints new ones):")
+         "argon2id hashes (`.venv/bin/flask demo passwords` sets and prints new ones):")
     echo(_table(["username", "role", "organisation", "password"], [list(row) for row in r.staff]))

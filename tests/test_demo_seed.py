@@ -145,3 +145,17 @@ def test_demo_passwords_refused_on_data_that_is_not_demo(app, db, session, world
     session.commit()
     result = app.test_cli_runner().invoke(args=["demo", "passwords"])
     assert result.exit_code == 1 and "not demo data" in result.output
+
+
+def test_demo_passwords_ends_the_sessions_of_the_old_password(app, db, session, client):
+    """A reset password is a new credential: sign-ins made with the old one stop working at once."""
+    result = seed(app)
+    assert result.exit_code == 0, result.output
+    usernames = list(session.scalars(select(StaffUser.username)))
+    old_password = passwords_in(result.output, usernames)["hrss.admin"]
+    login = client.post("/api/auth/login", json={"username": "hrss.admin", "password": old_password})
+    assert login.status_code == 200, login.get_json()
+    refresh = {"Authorization": f"Bearer {login.get_json()['refresh_token']}"}
+    session.remove()
+    assert app.test_cli_runner().invoke(args=["demo", "passwords", "hrss.admin"]).exit_code == 0
+    assert client.post("/api/auth/refresh", headers=refresh).status_code == 401

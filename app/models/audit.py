@@ -13,8 +13,32 @@ from datetime import datetime
 
 from sqlalchemy import JSON, String, event
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
 
 from app.models.base import Base
+
+
+UNREADABLE = {"unreadable": "the stored record is not JSON: `flask audit verify` names the entry"}
+
+
+class RecordJSON(TypeDecorator):
+    """JSON whose stored value, if someone has made it unreadable (text that is not JSON, where the database
+    does not type-check it, as SQLite) or other than an object, reads as :data:`UNREADABLE` instead of failing
+    every page and answer that lists it. The chain check reads the raw bytes and names the entry."""
+
+    impl = JSON
+    cache_ok = True
+
+    def result_processor(self, dialect, coltype):
+        inner = self.impl_instance.result_processor(dialect, coltype) or (lambda value: value)
+
+        def process(value):
+            try:
+                value = inner(value)
+            except ValueError:
+                value = None
+            return value if isinstance(value, dict) else dict(UNREADABLE)
+        return process
 
 
 class AuditEntry(Base):
@@ -27,7 +51,7 @@ class AuditEntry(Base):
     actor_role: Mapped[str] = mapped_column(String(32))
     actor_id: Mapped[int | None] = mapped_column(index=True)
     person_id: Mapped[int | None] = mapped_column(index=True)  # the subject whose data was read or changed
-    record: Mapped[dict] = mapped_column(JSON)  # everything above and more; what the hash covers
+    record: Mapped[dict] = mapped_column(RecordJSON)  # everything above and more; what the hash covers
 
 
 class AuditHead(Base):

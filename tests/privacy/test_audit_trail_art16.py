@@ -193,6 +193,29 @@ def test_a_record_that_is_not_a_json_object_is_named_art16(app, db, backend, tra
         assert "Traceback" not in result.output
 
 
+def test_an_unreadable_record_is_listed_as_such_not_a_500_art16(app, db, session, client, world, backend) -> None:
+    """The audit query and the holder's access log (Art. 20) list an entry whose record was made unreadable
+    as unreadable, and go on; `flask audit verify` is what names it (above)."""
+    from tests.privacy.art16_helpers import Staff, resident_headers
+
+    card = world.card(CardStatus.ACTIVE)
+    session.commit()
+    victim = entries(session, person_id=card.person_id)[1]
+    auditor = Staff(client)("auditor")
+    for raw in _not_json_objects(backend):
+        cast = "CAST(:r AS json)" if backend == "postgres" else ":r"
+        _tamper(db, (text(f"UPDATE audit_log SET record = {cast} WHERE seq = :s"), {"r": raw, "s": victim.seq}))
+        session.expire_all()  # as a new request would: nothing of the entry cached from before
+        listed = client.get("/api/audit/", query_string={"person_id": card.person_id, "page_size": 100},
+                            headers=auditor)
+        assert listed.status_code == 200, (raw, listed.get_data(as_text=True)[:300])
+        shown = {e["seq"]: e for e in listed.get_json()}[victim.seq]
+        assert "unreadable" in shown["record"], raw
+        log = client.get("/api/me/access-log", headers=resident_headers(app, card.person_id))
+        assert log.status_code == 200, (raw, log.get_data(as_text=True)[:300])
+        assert victim.seq in {row["ref"] for row in log.get_json()}
+
+
 def test_a_head_recorded_outside_the_database_catches_a_cut_back_chain_art16(app, db, session, trail) -> None:
     """A superuser who deletes the newest entries and moves the head back leaves a consistent chain; the
     head printed by an earlier `flask audit verify` (kept elsewhere) is what shows it."""

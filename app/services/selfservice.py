@@ -105,6 +105,7 @@ def file(session: Session, actor: Actor, *, field: str, proposed_value: str, rea
     person = session.get(Person, actor.person_id)
     if person is None:
         raise NotFound("No such cardholder.")
+    _check_not_phone(field)
     scope = scope_of(field)
     agency = route(session, field)
     today = clock.today()
@@ -118,6 +119,14 @@ def file(session: Session, actor: Actor, *, field: str, proposed_value: str, rea
                  purpose="correction request (Art. 20)", fields=[field],
                  changes={"routed_to": agency.code, "due_on": due.due.isoformat()})
     return req
+
+
+def _check_not_phone(field: str) -> None:
+    """The registered mobile number receives the sign-in codes (Art. 19): it changes only once a code sent
+    to the new number came back (POST /api/me/phone), never by a clerk's decision on a request."""
+    if field == "phone":
+        raise InvalidInput("The mobile number is changed with a code sent to the new number (POST /api/me/phone), "
+                           "not by a correction request.", article="Art. 19", field="field")
 
 
 def for_resident(session: Session, person_id: int) -> list[CorrectionRequest]:
@@ -168,6 +177,10 @@ def resolve(session: Session, actor: Actor, request_id: int, *, outcome: Correct
     if outcome is CorrectionStatus.REFERRED and not face:
         raise InvalidInput("Only card-face data is referred to an outlet; correct or reject this one.",
                            field="outcome")
+    if outcome is CorrectionStatus.CORRECTED and req.field == "phone":  # filed before the rule above
+        raise IllegalTransition("A mobile number is changed only with a code sent to the new number; reject this "
+                                "request and tell the holder to use the phone change (POST /api/me/phone).",
+                                article="Art. 19")
     if outcome is CorrectionStatus.CORRECTED and req.field in CONTACT_ITEMS:
         # Writes the value, its card event and audit entry (Art. 6); a bad value (say, not a mobile
         # number) raises here and the request stays open.

@@ -68,16 +68,16 @@ def test_proposed_value_and_reason_are_encrypted_at_rest_art16(client, session, 
 def test_agency_resolves_contact_correction_and_the_holder_sees_it_art20(client, session, world, resident, staff):
     person = world.person()
     me = resident(person)
-    req = _file(client, me, "phone", "13987654321").get_json()
+    req = _file(client, me, "address", "广州市番禺区市桥街9号").get_json()
     clerk = staff(world, "clerk")
     listed = client.get("/api/corrections?status=open", headers=clerk).get_json()
-    assert [r["id"] for r in listed] == [req["id"]] and listed[0]["proposed_value"] == "13987654321"
+    assert [r["id"] for r in listed] == [req["id"]] and listed[0]["proposed_value"] == "广州市番禺区市桥街9号"
     resp = client.post(f"/api/corrections/{req['id']}/resolution", headers=clerk,
                        json={"outcome": "corrected", "reply": "Updated."})
     assert resp.status_code == 200, resp.get_data(as_text=True)
     assert resp.get_json()["status"] == "corrected" and resp.get_json()["applied"] is True
     session.expire_all()
-    assert session.get(Person, person.id).phone == "13987654321"  # applied through people.change_info
+    assert session.get(Person, person.id).address == "广州市番禺区市桥街9号"  # applied through people.change_info
     mine = client.get("/api/me/corrections", headers=me).get_json()
     assert mine[0]["status"] == "corrected" and mine[0]["reply"] == "Updated." and mine[0]["resolved_at"]
     actions = session.scalars(select(AuditEntry.action).where(AuditEntry.person_id == person.id)).all()
@@ -87,13 +87,25 @@ def test_agency_resolves_contact_correction_and_the_holder_sees_it_art20(client,
                         json={"outcome": "rejected", "reply": "again"}), 409)
 
 
-def test_bad_value_leaves_the_request_open(client, session, world, resident, staff):
+def test_mobile_number_is_not_changed_through_a_correction_request_art19(client, session, world, resident, staff):
+    """The mobile number receives the sign-in codes: it changes only with a code sent to the new number
+    (POST /api/me/phone), never by a clerk deciding a request nobody proved the new number for."""
     person = world.person()
-    req = _file(client, resident(person), "phone", "not a phone").get_json()
-    problem(client.post(f"/api/corrections/{req['id']}/resolution", headers=staff(world, "clerk"),
-                        json={"outcome": "corrected", "reply": "ok"}), 422)
+    body = problem(_file(client, resident(person), "phone", "13987654321"), 422)
+    assert body["article"] == "Art. 19" and "/api/me/phone" in body["detail"]
+    assert session.scalars(select(CorrectionRequest)).all() == []
+    # a request filed before this rule: the clerk cannot apply it either
+    req = CorrectionRequest(person_id=person.id, field="phone", scope="personal", proposed_value="13987654321",
+                            reason="old", agency_id=world.agencies["SSCC"].id, status="open",
+                            filed_at=datetime(2026, 11, 1, tzinfo=UTC), due_on=date(2026, 11, 30))
+    session.add(req)
+    session.commit()
+    body = problem(client.post(f"/api/corrections/{req.id}/resolution", headers=staff(world, "clerk"),
+                               json={"outcome": "corrected", "reply": "ok"}), 409)
+    assert body["article"] == "Art. 19"
     session.expire_all()
-    assert session.get(CorrectionRequest, req["id"]).status == "open"
+    assert session.get(CorrectionRequest, req.id).status == "open"
+    assert session.get(Person, person.id).phone == "13812345678"
 
 
 def test_application_agency_resolves_its_fields_request_only_art16_20(client, session, world, resident, staff):
@@ -141,13 +153,13 @@ def test_face_data_needs_an_outlet_and_a_new_card_art24(client, session, world, 
 def test_bureau_sees_all_requests_masked_and_decides_none_art16(client, session, world, resident, staff):
     person = world.person()
     me = resident(person)
-    _file(client, me, "phone", "13987654321", reason="my number changed")
+    _file(client, me, "address", "广州市番禺区市桥街9号", reason="I moved")
     _file(client, me, "medical", "insured since 2019")
     bureau = staff(world, "bureau")
     rows = client.get("/api/corrections", headers=bureau).get_json()
     assert len(rows) == 2
-    phone = next(r for r in rows if r["field"] == "phone")
-    assert phone["proposed_value"] == "139****4321" and phone["reason"] == "(withheld)"
+    address = next(r for r in rows if r["field"] == "address")
+    assert address["proposed_value"] != "广州市番禺区市桥街9号" and address["reason"] == "(withheld)"
     problem(client.post(f"/api/corrections/{rows[0]['id']}/resolution", headers=bureau,
                         json={"outcome": "rejected", "reply": "x"}), 403)
     problem(client.get("/api/corrections", headers=staff(world, "teller")), 403)

@@ -118,7 +118,15 @@ def money(fen: int | None) -> str:
     return format_currency(fen / 100, "CNY")
 
 
-def day(d: date | datetime | None) -> str:
+def _parsed(d):
+    """A date or datetime, also from its ISO text (as the API's schemas dump them)."""
+    if isinstance(d, str):
+        return datetime.fromisoformat(d) if "T" in d else date.fromisoformat(d)
+    return d
+
+
+def day(d: date | datetime | str | None) -> str:
+    d = _parsed(d)
     if d is None:
         return ""
     if isinstance(d, datetime):
@@ -126,7 +134,8 @@ def day(d: date | datetime | None) -> str:
     return format_date(d, format="long")
 
 
-def moment(d: datetime | None) -> str:
+def moment(d: datetime | str | None) -> str:
+    d = _parsed(d)
     if d is None:
         return ""
     return format_datetime(d, format="medium")

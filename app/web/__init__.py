@@ -110,7 +110,8 @@ def register(app: Flask) -> None:
         return {"staff": g.get("staff"), "locales": i18n.LOCALES}
 
     app.jinja_env.globals.update(can=can, nav_items=nav_items, html_lang=i18n.html_lang, current_locale=i18n.current_locale,
-                                 role_label=labels.role_label, label=labels.label)
+                                 role_label=labels.role_label, label=labels.label,
+                                 refusal_text=labels.refusal_text)
 
 
 @dataclass(frozen=True)

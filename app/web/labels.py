@@ -104,5 +104,18 @@ def label(value) -> str:
     return translate(source_label(value)) or ""
 
 
+def refusal_text(e) -> tuple[str, str]:
+    """A refused step's (title, detail) for a page: translated like the API's, with the codes in it
+    (an operation, a state, a role, a channel) named as the pages name them."""
+    from app.i18n import translate
+
+    params = {k: label(v) if isinstance(v, StrEnum) or _known(v) else v for k, v in e.params.items()}
+    return translate(e.title), translate(e.message, **params)
+
+
+def _known(value) -> bool:
+    return isinstance(value, str) and any(value in table for table in LABELS.values())
+
+
 def role_label(role) -> str:
     return source_label(Role(role)) if role else ""

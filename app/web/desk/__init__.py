@@ -17,12 +17,13 @@ from app.api.cards import STAFF_READERS
 from app.api.persons import READERS
 from app.api.schemas import AccountOut, CardOut, EventOut, PersonOut
 from app.extensions import db
-from app.i18n import N_
+from app.i18n import N_, translate
 from app.models import Bank, Card, CardEvent, Person
 from app.models.enums import CancellationReason, Channel, DeliveryMethod, Field, ReplacementReason, Role, ServiceMode
 from app.services import disclosure, lifecycle, people
 from app.services.errors import DomainError, InvalidInput
 from app.services.lifecycle_rules import CHANNELS, TRANSITION_INDEX, Op, article_of
+from app.auth.policy import DEFAULT_CHANNEL
 from app.web.desk import forms
 from app.web.policy import page
 
@@ -201,7 +202,7 @@ def available_actions(card: Card | None, person_id: int) -> list[Action]:
 
 
 def _make_form(action: Action, card: Card, formdata=None):
-    kwargs = {"channels": channels_for(action.op, g.staff.role)}
+    kwargs = {"channels": channels_for(action.op, g.staff.role), "default": DEFAULT_CHANNEL.get(g.staff.role)}
     if action.form is forms.ReplaceForm:
         kwargs["banks"] = list(db.session.scalars(select(Bank).where(Bank.published.is_(True)).order_by(Bank.id)))
     form = action.form(formdata=formdata, **kwargs) if formdata is not None else action.form(**kwargs)
@@ -235,7 +236,7 @@ def _action_view(action: Action):
         except DomainError as e:
             return _refused("desk/action.html", e, **{k: v for k, v in context.items() if k != "form"}, form=form)
         db.session.commit()
-        flash(action.label, "success")
+        flash(translate("{action}: done.", action=translate(action.label)), "success")
         new_card = result if isinstance(result, Card) else None
         if new_card is not None and new_card.id != card.id:
             flash(N_("A new card was applied for."), "success")

@@ -55,12 +55,12 @@ class CardActionForm(FlaskForm):
     version = IntegerField(widget=HiddenField.widget, validators=[InputRequired()])
     channel = SelectField(N_("Channel"), validators=[Optional()])
 
-    def __init__(self, *args, channels=(), **kwargs):
+    def __init__(self, *args, channels=(), default=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.channel.choices = _choices(channels)
         self.channel_count = len(channels)
-        if len(channels) == 1 and not self.channel.data:
-            self.channel.data = str(channels[0])
+        if not self.channel.data and channels:
+            self.channel.data = str(default if default in channels else channels[0])
 
     def validate_channel(self, field):
         if field.data and field.data not in {c.value for c in field.choices}:

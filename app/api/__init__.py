@@ -21,11 +21,12 @@ def register_blueprints(api: Api) -> None:
         health,
         me,
         persons,
+        production,
         staff,
     )
 
     for module in (auth, banks, persons, applications, cards, calendar, audit, agency, hotline, ecard, me,
-                   corrections, staff):
+                   corrections, staff, production):
         api.register_blueprint(module.blp)
     api.register_blueprint(ecard.well_known)
     api.register_blueprint(health.blp)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 
+from flask_smorest.fields import Upload
 from marshmallow import Schema, ValidationError, fields, post_dump, validate
 
 from app.models.enums import (
@@ -509,3 +510,59 @@ class HotlineCallerOut(Disclosed):
     etag = fields.String(metadata={"description": "the card's ETag, for If-Match on …/loss-registration"})
     settlement_suspended = fields.Boolean()
     loss_registration = fields.Boolean(metadata={"description": "whether the card's state allows it now"})
+
+
+# ---------------------------------------------------------------- production batches (Art. 5, 10, 17)
+
+
+class BatchCreateIn(Schema):
+    card_ids = fields.List(fields.Integer(), validate=validate.Length(min=1, max=1000),
+                           metadata={"description": "These accepted cards; left out: every accepted card "
+                                                    "waiting, the earliest due first (up to `limit`)."})
+    limit = fields.Integer(load_default=1000, validate=validate.Range(min=1, max=1000))
+
+
+class BatchQuery(Schema):
+    status = fields.String(validate=validate.OneOf(["sent", "complete"]))
+
+
+class BatchOut(Schema):
+    """A batch without personal data: its reference, state and counts."""
+
+    id = fields.Integer(attribute="batch.id")
+    reference = fields.String(attribute="batch.reference")
+    status = fields.String(attribute="batch.status")
+    created_at = fields.DateTime(attribute="batch.created_at")
+    completed_at = fields.DateTime(attribute="batch.completed_at", allow_none=True)
+    cards = fields.Integer()
+    produced = fields.Integer()
+
+
+class BatchCardOut(Disclosed):
+    items = {"card_id": I.REF, "number": I.CARD_NUMBER, "status": I.CARD_STATUS, "produced_at": I.CARD_STATUS}
+    card_id = fields.Integer()
+    number = fields.String()
+    status = fields.String()
+    produced_at = fields.DateTime(allow_none=True)
+
+
+class BatchDetailOut(BatchOut):
+    entries = fields.List(fields.Nested(BatchCardOut), metadata={"description": "The cards of the batch."})
+
+
+class BatchImportIn(Schema):
+    file = Upload(required=True, metadata={"description": "The factory's CSV (UTF-8) or XLSX file with a "
+                                                         "`card_number` column and optionally `batch`."})
+
+
+class RowErrorOut(Schema):
+    line = fields.Integer()
+    card_number = fields.String()
+    code = fields.String()
+    message = fields.String()
+
+
+class BatchImportOut(Schema):
+    batch = fields.Nested(BatchOut)
+    produced = fields.List(fields.String(), metadata={"description": "Card numbers now produced."})
+    remaining = fields.Integer(metadata={"description": "Cards of the batch still in production."})

@@ -52,6 +52,8 @@ class IdCheckIn(ChannelIn):
 class DeliveryFields(Schema):
     delivery_method = _enum(DeliveryMethod, required=True)
     delivery_address = fields.String(validate=validate.Length(max=200))
+    pickup_outlet_id = fields.Integer(metadata={"description": "Pickup: the outlet of the card's bank where the "
+                                                                "holder will collect it; left out: any of its outlets."})
     service_mode = _enum(ServiceMode, load_default=ServiceMode.COUNTER)
 
 
@@ -169,6 +171,7 @@ class ApplicationOut(Schema):
     delivery_method = fields.String()
     delivery_address = fields.Function(lambda a: mask_address(a.delivery_address), allow_none=True)
     tracking_ref = fields.String(allow_none=True)
+    pickup_outlet_id = fields.Integer(allow_none=True)
     fee_fen = fields.Integer()
     fee_waiver = fields.String(allow_none=True)
     replacement_reason = fields.String(allow_none=True)

@@ -569,3 +569,41 @@ class BatchImportOut(Schema):
     batch = fields.Nested(BatchOut)
     produced = fields.List(fields.String(), metadata={"description": "Card numbers now produced."})
     remaining = fields.Integer(metadata={"description": "Cards of the batch still in production."})
+
+
+# ---------------------------------------------------------------- door-to-door requests (Art. 8 ¶2)
+
+
+class HomeVisitIn(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=60))
+    phone = fields.String(required=True, validate=validate.Length(min=1, max=24))
+    address = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    reason = fields.String(required=True, validate=validate.OneOf(["elderly", "disabled", "illness", "other"]))
+    visit_on = fields.Date()
+
+
+class HomeVisitScheduleIn(Schema):
+    visit_on = fields.Date(required=True)
+
+
+class HomeVisitDoneIn(Schema):
+    card_id = fields.Integer(required=True, metadata={"description": "The door-to-door application taken."})
+
+
+class HomeVisitCancelIn(Schema):
+    outcome = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class HomeVisitOut(Schema):
+    id = fields.Integer()
+    bank_id = fields.Integer()
+    outlet_id = fields.Integer(allow_none=True)
+    name = fields.Function(lambda r: mask_name(r.name))
+    phone = fields.Function(lambda r: mask_phone(r.phone))
+    address = fields.Function(lambda r: mask_address(r.address))
+    reason = fields.String()
+    status = fields.String()
+    visit_on = fields.Date(allow_none=True)
+    card_id = fields.Integer(allow_none=True)
+    created_at = fields.DateTime()
+    closed_at = fields.DateTime(allow_none=True)

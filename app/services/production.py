@@ -19,7 +19,7 @@ import base64
 import csv
 import io
 import zipfile
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -228,7 +228,15 @@ class RowError:
     line: int
     card_number: str
     code: str
-    message: str
+    template: str  # the English source message, with {placeholders} (a page translates it)
+    params: dict
+
+    @property
+    def message(self) -> str:
+        return self.template.format(**self.params)
+
+    def to_json(self) -> dict:
+        return {"line": self.line, "card_number": self.card_number, "code": self.code, "message": self.message}
 
 
 class ImportRefused(InvalidInput):
@@ -239,7 +247,7 @@ class ImportRefused(InvalidInput):
     def __init__(self, errors: list[RowError]):
         super().__init__(f"{len(errors)} row(s) of the file are wrong; nothing was imported. "
                          "Correct them and import the whole file again.", article="Art. 10",
-                         field="file", rows=[asdict(e) for e in errors])
+                         field="file", rows=[e.to_json() for e in errors])
         self.errors = errors
 
 
@@ -302,8 +310,8 @@ def check_rows(session: Session, batch: ProductionBatch, rows: list[dict[str, st
     seen: dict[str, int] = {}
     good: list[tuple[int, Card]] = []
 
-    def err(line, number, code, message):
-        errors.append(RowError(line, number, code, message))
+    def err(line, number, code, template, **params):
+        errors.append(RowError(line, number, code, template, {"number": number, **params}))
 
     for line, (row, number) in enumerate(zip(rows, numbers), start=2):
         given_batch = row.get(IMPORT_BATCH_COLUMN, "")
@@ -311,27 +319,31 @@ def check_rows(session: Session, batch: ProductionBatch, rows: list[dict[str, st
             err(line, number, "missing", "The row has no card number.")
             continue
         if not is_valid_card_number(number):
-            err(line, number, "check_digit", f"{number} is not a valid card number (format or check character).")
+            err(line, number, "check_digit", "{number} is not a valid card number (format or check character).")
             continue
         if number in seen:
-            err(line, number, "duplicate", f"{number} is listed twice (first on line {seen[number]}).")
+            err(line, number, "duplicate", "{number} is listed twice (first on line {first}).", first=seen[number])
             continue
         seen[number] = line
         if given_batch and given_batch != batch.reference:
-            err(line, number, "batch_mismatch", f"The row names batch {given_batch}, not {batch.reference}.")
+            err(line, number, "batch_mismatch", "The row names batch {given}, not {batch}.", given=given_batch,
+                batch=batch.reference)
             continue
         card = known.get(number)
         if card is None:
-            err(line, number, "unknown_card", f"No card {number} exists.")
+            err(line, number, "unknown_card", "No card {number} exists.")
             continue
         item = items.get(card.id)
-        if item is None or item.batch_id != batch.id:
-            where = f"batch {refs[item.batch_id]}" if item is not None else "no batch"
-            err(line, number, "wrong_batch", f"Card {number} is in {where}, not in {batch.reference}.")
+        if item is None:
+            err(line, number, "wrong_batch", "Card {number} is in no batch, not in {batch}.", batch=batch.reference)
+            continue
+        if item.batch_id != batch.id:
+            err(line, number, "wrong_batch", "Card {number} is in batch {other}, not in {batch}.",
+                other=refs[item.batch_id], batch=batch.reference)
             continue
         if item.produced_at is not None or card.status is not CardStatus.IN_PRODUCTION:
             code = "already_produced" if item.produced_at is not None else "not_in_production"
-            err(line, number, code, f"Card {number} is {card.status}: it cannot be marked produced.")
+            err(line, number, code, "Card {number} is {status}: it cannot be marked produced.", status=str(card.status))
             continue
         good.append((line, card))
     if errors:

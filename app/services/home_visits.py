@@ -34,9 +34,9 @@ def _teller(actor: Actor) -> None:
 def _text(value: str | None, field: str, limit: int) -> str:
     value = " ".join((value or "").split())
     if not value:
-        raise InvalidInput(f"The {field} is required.", field=field)
+        raise InvalidInput("This is required.", field=field)
     if len(value) > limit:
-        raise InvalidInput(f"The {field} has at most {limit} characters.", field=field)
+        raise InvalidInput("At most {limit} characters.", params={"limit": limit}, field=field)
     return value
 
 
@@ -53,7 +53,8 @@ def file_request(session: Session, actor: Actor, *, name: str, phone: str, addre
     try:
         reason = VisitReason(reason)
     except ValueError:
-        raise InvalidInput(f"The reason is one of: {', '.join(VisitReason)}.", field="reason") from None
+        raise InvalidInput("The reason is one of: {reasons}.", params={"reasons": ", ".join(VisitReason)},
+                           field="reason") from None
     req = HomeVisitRequest(
         bank_id=actor.bank_id, outlet_id=actor.outlet_id, name=_text(name, "name", 60),
         phone=check_phone(_text(phone, "phone", 24)), address=_text(address, "address", 200), reason=reason,
@@ -76,7 +77,7 @@ def get_request(session: Session, actor: Actor, request_id: int, *, lock: bool =
         q = q.with_for_update()
     req = session.scalars(q).one_or_none()
     if req is None:
-        raise NotFound(f"No door-to-door request {request_id}.")
+        raise NotFound("No door-to-door request {request_id}.", params={"request_id": request_id})
     if req.bank_id != actor.bank_id:
         raise OutOfScope("This request was made to another bank.", article="Art. 16")
     return req
@@ -84,7 +85,8 @@ def get_request(session: Session, actor: Actor, request_id: int, *, lock: bool =
 
 def _open(req: HomeVisitRequest) -> None:
     if req.status not in OPEN_STATES:
-        raise IllegalTransition(f"The request is {req.status} already.", article=ARTICLE, state=str(req.status))
+        raise IllegalTransition("The request is {status} already.", params={"status": str(req.status)}, article=ARTICLE,
+                                state=str(req.status))
 
 
 def schedule(session: Session, actor: Actor, request_id: int, visit_on: date) -> HomeVisitRequest:
@@ -106,7 +108,7 @@ def complete(session: Session, actor: Actor, request_id: int, card_id: int) -> H
     _open(req)
     card = session.get(Card, card_id)
     if card is None or card.application is None:
-        raise InvalidInput(f"No application {card_id}.", field="card_id")
+        raise InvalidInput("No application {card_id}.", params={"card_id": card_id}, field="card_id")
     if card.bank_id != req.bank_id or card.application.service_mode is not ServiceMode.DOOR_TO_DOOR:
         raise InvalidInput("That is not a door-to-door application taken by this bank.", article=ARTICLE,
                            field="card_id")

@@ -532,8 +532,8 @@ def pick_up(
     chosen = card.application.pickup_outlet_id
     if chosen is not None and actor.outlet_id != chosen:
         outlet = session.get(Outlet, chosen)
-        raise ChannelNotAllowed(f"The holder chose to pick this card up at {outlet.name} ({outlet.code}).",
-                                article="Art. 12")
+        raise ChannelNotAllowed("The holder chose to pick this card up at {outlet} ({code}).",
+                                params={"outlet": outlet.name, "code": outlet.code}, article="Art. 12")
     return _issue(session, actor, card, t, id_verified=id_verified or None)
 
 

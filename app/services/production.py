@@ -64,7 +64,7 @@ def _batch(session: Session, batch_id: int, *, lock: bool = False) -> Production
         q = q.with_for_update().execution_options(populate_existing=True)
     batch = session.scalars(q).one_or_none()
     if batch is None:
-        raise NotFound(f"No production batch {batch_id}.")
+        raise NotFound("No production batch {batch_id}.", params={"batch_id": batch_id})
     return batch
 
 
@@ -92,7 +92,7 @@ def create_batch(session: Session, actor: Actor, card_ids: list[int] | None = No
         if not ids:
             raise InvalidInput("Name at least one card for the batch.", field="card_ids")
         if len(ids) > MAX_BATCH:
-            raise InvalidInput(f"A batch holds at most {MAX_BATCH} cards.", field="card_ids")
+            raise InvalidInput("A batch holds at most {n} cards.", params={"n": MAX_BATCH}, field="card_ids")
     else:
         ids = [c.id for c in waiting_cards(session, limit=min(max(limit, 1), MAX_BATCH))]
         if not ids:
@@ -151,7 +151,8 @@ def _check_export_grant(actor: Actor) -> None:
     grant = disclosure.REVEAL.get(actor.role)
     if (actor.role not in rule.roles or grant is None or not EXPORT_REVEALS <= grant.fields
             or grant.scope is not disclosure.Scope.ANY):
-        raise OutOfScope(f"The role '{actor.role}' may not receive the card factory's file.", article="Art. 16")
+        raise OutOfScope("The role '{role}' may not receive the card factory's file.", params={"role": str(actor.role)},
+                         article="Art. 16")
 
 
 def export_rows(session: Session, actor: Actor, batch_id: int) -> tuple[ProductionBatch, list[dict]]:
@@ -195,8 +196,8 @@ def to_xlsx(rows: list[dict], title: str) -> bytes:
         for key in EXPORT_COLUMNS:
             value = row[key]
             if isinstance(value, str) and len(value) > XLSX_CELL_MAX:
-                raise InvalidInput(f"The photo of card {row['card_number']} is too large for an XLSX cell; "
-                                   "export the batch as CSV.", field="format")
+                raise InvalidInput("The photo of card {number} is too large for an XLSX cell; export the batch as CSV.",
+                                   params={"number": row["card_number"]}, field="format")
             cell = WriteOnlyCell(ws, value=value)
             if isinstance(value, str):
                 cell.data_type = "s"  # text, never a formula, whatever it starts with
@@ -245,8 +246,8 @@ class ImportRefused(InvalidInput):
     type, title = "import-refused", "Import refused: wrong rows"
 
     def __init__(self, errors: list[RowError]):
-        super().__init__(f"{len(errors)} row(s) of the file are wrong; nothing was imported. "
-                         "Correct them and import the whole file again.", article="Art. 10",
+        super().__init__("{n} row(s) of the file are wrong; nothing was imported. Correct them and import the "
+                         "whole file again.", params={"n": len(errors)}, article="Art. 10",
                          field="file", rows=[e.to_json() for e in errors])
         self.errors = errors
 
@@ -257,7 +258,8 @@ def read_table(data: bytes) -> list[dict[str, str]]:
     if not data:
         raise InvalidInput("The file is empty.", field="file")
     if len(data) > MAX_IMPORT_BYTES:
-        raise InvalidInput(f"The file is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB.", field="file")
+        raise InvalidInput("The file is larger than {mb} MB.", params={"mb": MAX_IMPORT_BYTES // (1024 * 1024)},
+                           field="file")
     if data[:4] == b"PK\x03\x04":
         table = _xlsx_rows(data)
     else:
@@ -271,9 +273,9 @@ def read_table(data: bytes) -> list[dict[str, str]]:
         raise InvalidInput("The file has no header row.", field="file")
     header = [(h or "").strip().lower() for h in table[0]]
     if IMPORT_CARD_COLUMN not in header:
-        raise InvalidInput(f"The file has no '{IMPORT_CARD_COLUMN}' column.", field="file")
+        raise InvalidInput("The file has no 'card_number' column.", field="file")
     if len(table) - 1 > MAX_IMPORT_ROWS:
-        raise InvalidInput(f"The file has more than {MAX_IMPORT_ROWS} rows.", field="file")
+        raise InvalidInput("The file has more than {n} rows.", params={"n": MAX_IMPORT_ROWS}, field="file")
     if len(table) == 1:
         raise InvalidInput("The file lists no card.", field="file")
     return [{h: (r[i] if i < len(r) else "").strip() for i, h in enumerate(header) if h} for r in table[1:]]

@@ -31,12 +31,14 @@ csrf = CSRFProtect()
 AREAS = (
     "app.web.signin",
     "app.web.dashboard",
+    "app.web.applications",
 )
 
 # The main navigation: (endpoint, label). A link shows only to the roles its page admits (the view's
 # own ``policy``), so no role list is written here. Add your area's start page.
 NAV = [
     ("web.dashboard.home", "Start page"),
+    ("web.applications.index", "Applications"),
 ]
 
 

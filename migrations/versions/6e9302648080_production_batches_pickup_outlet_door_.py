@@ -7,7 +7,7 @@ will collect the card (card_applications.pickup_outlet_id; NULL: any outlet of t
 door-to-door requests of people of limited mobility (home_visit_requests, personal data encrypted).
 
 Revision ID: 6e9302648080
-Revises: 0e10b218dc52
+Revises: 5a1e0c7b2d14
 Create Date: 2026-12-01 13:54:39.425728
 
 """
@@ -19,7 +19,7 @@ import app.models.base
 
 # revision identifiers, used by Alembic.
 revision = '6e9302648080'
-down_revision = '0e10b218dc52'
+down_revision = '5a1e0c7b2d14'
 branch_labels = None
 depends_on = None
 

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from app.models import Bank, Card, CardApplication, ProductionBatch, ProductionBatchItem, next_value
 from app.models.enums import CardStatus
 from app.models.production import BatchStatus
+from app.i18n import N_
 from app.services import audit, clock, disclosure, lifecycle
 from app.services.actor import Actor
 from app.services.documents import is_valid_card_number
@@ -318,34 +319,34 @@ def check_rows(session: Session, batch: ProductionBatch, rows: list[dict[str, st
     for line, (row, number) in enumerate(zip(rows, numbers), start=2):
         given_batch = row.get(IMPORT_BATCH_COLUMN, "")
         if not number:
-            err(line, number, "missing", "The row has no card number.")
+            err(line, number, "missing", N_("The row has no card number."))
             continue
         if not is_valid_card_number(number):
-            err(line, number, "check_digit", "{number} is not a valid card number (format or check character).")
+            err(line, number, "check_digit", N_("{number} is not a valid card number (format or check character)."))
             continue
         if number in seen:
-            err(line, number, "duplicate", "{number} is listed twice (first on line {first}).", first=seen[number])
+            err(line, number, "duplicate", N_("{number} is listed twice (first on line {first})."), first=seen[number])
             continue
         seen[number] = line
         if given_batch and given_batch != batch.reference:
-            err(line, number, "batch_mismatch", "The row names batch {given}, not {batch}.", given=given_batch,
+            err(line, number, "batch_mismatch", N_("The row names batch {given}, not {batch}."), given=given_batch,
                 batch=batch.reference)
             continue
         card = known.get(number)
         if card is None:
-            err(line, number, "unknown_card", "No card {number} exists.")
+            err(line, number, "unknown_card", N_("No card {number} exists."))
             continue
         item = items.get(card.id)
         if item is None:
-            err(line, number, "wrong_batch", "Card {number} is in no batch, not in {batch}.", batch=batch.reference)
+            err(line, number, "wrong_batch", N_("Card {number} is in no batch, not in {batch}."), batch=batch.reference)
             continue
         if item.batch_id != batch.id:
-            err(line, number, "wrong_batch", "Card {number} is in batch {other}, not in {batch}.",
+            err(line, number, "wrong_batch", N_("Card {number} is in batch {other}, not in {batch}."),
                 other=refs[item.batch_id], batch=batch.reference)
             continue
         if item.produced_at is not None or card.status is not CardStatus.IN_PRODUCTION:
             code = "already_produced" if item.produced_at is not None else "not_in_production"
-            err(line, number, code, "Card {number} is {status}: it cannot be marked produced.", status=str(card.status))
+            err(line, number, code, N_("Card {number} is {status}: it cannot be marked produced."), status=str(card.status))
             continue
         good.append((line, card))
     if errors:

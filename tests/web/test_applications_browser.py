@@ -65,6 +65,7 @@ def test_a_card_from_the_counter_through_production_to_pickup_activation_loss_an
     # ---- the teller takes the application at the counter (Art. 7, 9)
     teller = browser_page("zh-CN")
     sign_in(teller, live_url, "teller")
+    assert teller.get_attribute("html", "lang") == teller.lang
     teller.goto(f"{live_url}/applications/intake")
     teller.select_option("#doc_type", "resident_id")
     teller.fill("#doc_number", number)
@@ -86,7 +87,7 @@ def test_a_card_from_the_counter_through_production_to_pickup_activation_loss_an
     teller.check("#id_verified")
     _submit(teller)
     refusal = teller.locator(".refusal")
-    assert refusal.count() == 1 and "第23条" in refusal.inner_text(), teller.content()[:2000]
+    assert refusal.count() == 1 and "第23条" in refusal.inner_text(), teller.locator(".error, .refusal").all_inner_texts()
     shoot(teller, "applications-refused")
 
     # ---- the card agency accepts it and sends it to the factory (Art. 10)
@@ -176,6 +177,7 @@ def test_every_applications_page_in_both_languages_has_no_serious_axe_violation(
         assert_no_axe_violations(clerk)
     teller = browser_page(lang)
     sign_in(teller, live_url, "teller")
+    assert teller.get_attribute("html", "lang") == teller.lang
     for name, path in {"applications-index-teller": "/applications/", "applications-intake": "/applications/intake",
                        "applications-pickup": "/applications/pickup",
                        "applications-door-to-door": "/applications/door-to-door"}.items():

@@ -172,6 +172,8 @@ def intake_submit():
     """Step 2: register (what is still needed) and apply, as ``POST /api/applications`` does."""
     form = forms.IntakeForm()
     _bank_choices(form)
+    if request.form.get("registered") == "1":
+        del form.eligibility  # a registered holder's eligibility is not asked again (Art. 9 ¶2)
     needed = request.form.getlist("needed")
     info = {"needed": [n for n in needed if n in people.REQUIRED_FROM_APPLICANT],
             "known": None, "registered": request.form.get("registered") == "1"}
@@ -185,7 +187,7 @@ def intake_submit():
             doc_type=form.doc_type.data, doc_number=form.doc_number.data.strip(),
             nationality=form.nationality.data or None, name=form.name.data or None, phone=form.phone.data or None,
             address=form.address.data or None, photo=photo or None, occupation=form.occupation.data or None,
-            eligibility=EligibilityBasis(form.eligibility.data))
+            eligibility=EligibilityBasis(form.eligibility.data) if "eligibility" in form else None)
         person, _created = disclosure.register(db.session, actor, applicant)
         card = lifecycle.apply(
             db.session, actor, person.id, bank_id=form.bank_id.data,

@@ -39,7 +39,11 @@ def _lookup(client, number: str, mode: str = "counter"):
 
 
 def _submit(client, html: str, **over):
-    data = {k: v for k, v in re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', html)}
+    data = {}
+    for tag in re.findall(r'<input[^>]*type="hidden"[^>]*>', html):
+        name, value = re.search(r'name="(\w+)"', tag), re.search(r'value="([^"]*)"', tag)
+        if name and name.group(1) != "needed":
+            data[name.group(1)] = value.group(1) if value else ""
     bank = re.search(r'<option selected value="(\d+)"', html)
     data.update({"bank_id": bank.group(1) if bank else "",
                  "delivery_method": "pickup", "pickup_outlet_id": "0", "referral": "self",
@@ -239,3 +243,46 @@ def test_door_to_door_requests_bad_input_beside_the_field_art8(client, world, we
     page = page_html(client.get("/applications/door-to-door"))
     assert "李*婆" in page and "李阿婆" not in page  # masked (Art. 16)
     assert f"visit={req.id}" in page  # take the application at home: the intake in door-to-door mode
+
+
+def test_a_door_to_door_request_closes_with_the_application_taken_at_home_art8(client, world, web_login, session):
+    from app.services import home_visits
+
+    req = home_visits.file_request(session, world.teller, name="李阿婆", phone="13800138000",
+                                   address="广州市越秀区东风中路5号", reason="elderly")
+    session.commit()
+    web_login(world, "teller")
+    html = page_html(client.get(f"/applications/intake?mode=door_to_door&visit={req.id}"))
+    resp = client.post("/applications/intake", data={"doc_type": "resident_id", "doc_number": citizen_id(),
+                                                      "service_mode": "door_to_door", "home_visit": str(req.id),
+                                                      "csrf_token": csrf_from(html)})
+    details = page_html(resp)
+    assert f'value="{req.id}"' in details
+    resp = _submit(client, details, phone="13800138000", occupation="退休", name="李阿婆",
+                   address="广州市越秀区东风中路5号", service_mode="door_to_door")
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:1500]
+    session.expire_all()
+    card = session.scalars(select(Card)).one()
+    assert card.application.service_mode.value == "door_to_door"
+    assert (req.status.value, req.card_id) == ("done", card.id)
+
+
+def test_scheduling_or_closing_a_visit_with_bad_input_says_so_beside_the_field_art8(client, world, web_login,
+                                                                                   session, db, clock):
+    from app.services import home_visits
+
+    req = home_visits.file_request(session, world.teller, name="李阿婆", phone="13800138000",
+                                   address="广州市越秀区东风中路5号", reason="elderly")
+    session.commit()
+    web_login(world, "teller")
+    token = csrf_from(page_html(client.get("/applications/door-to-door")))
+    before = row_counts(db)
+    resp = client.post(f"/applications/door-to-door/{req.id}/schedule", data={f"s{req.id}-visit_on": "2020-01-01",
+                                                                              "csrf_token": token})
+    assert resp.status_code == 422 and _field_error(resp.get_data(as_text=True), f"s{req.id}-visit_on")
+    resp = client.post(f"/applications/door-to-door/{req.id}/cancellation", data={f"x{req.id}-outcome": "",
+                                                                                  "csrf_token": token})
+    assert resp.status_code == 422 and _field_error(resp.get_data(as_text=True), f"x{req.id}-outcome")
+    assert row_counts(db) == before
+    session.expire_all()
+    assert req.visit_on is None and req.status.value == "open"

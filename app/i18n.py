@@ -1,7 +1,8 @@
 """Languages (Flask-Babel): zh_CN by default, en. One mechanism for pages and the API.
 
 * The locale of a request: the signed-in member of staff's choice (web session, stored on the
-  account), else the browser's ``Accept-Language``, else zh_CN.
+  account), else the browser's ``Accept-Language``, else zh_CN. An API call without
+  ``Accept-Language`` gets English, the source language (clients that ask get their language).
 * Catalogues: ``app/translations/`` (the core: API errors, sign-in, layout) and one per web area
   (``app/web/<area>/translations/``) so that areas are translated independently; Flask-Babel merges
   them. Source messages are English. ``scripts/i18n.py update`` extracts and updates them all;
@@ -24,9 +25,13 @@ from flask_babel import Babel, format_currency, format_date, format_datetime, fo
 ROOT = Path(__file__).resolve().parent
 LOCALES = ("zh_CN", "en")
 DEFAULT_LOCALE = "zh_CN"
+API_DEFAULT_LOCALE = "en"
 log = logging.getLogger("app.i18n")
 
 babel = Babel()
+# Babel parses "zh_CN" as zh_Hans_CN (CLDR) and looks for a catalogue of that name: the .po lives under
+# zh_CN/, its .mo is also written under zh_Hans_CN/ (generated, git-ignored).
+CATALOGUE_ALIASES = {"zh_CN": "zh_Hans_CN"}
 
 
 def N_(message: str) -> str:
@@ -47,16 +52,21 @@ def compile_catalogues(dirs: list[Path] | None = None) -> int:
     done = 0
     for d in dirs or translation_dirs():
         for po in d.glob("*/LC_MESSAGES/*.po"):
-            mo = po.with_suffix(".mo")
-            if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
-                continue
-            with po.open("rb") as f:
-                catalog = read_po(f, locale=po.parent.parent.name)
-            tmp = mo.with_name(f".{mo.name}.{os.getpid()}")
-            with tmp.open("wb") as f:
-                write_mo(f, catalog, use_fuzzy=False)
-            tmp.replace(mo)
-            done += 1
+            targets = [po.with_suffix(".mo")]
+            alias = CATALOGUE_ALIASES.get(po.parent.parent.name)
+            if alias:
+                targets.append(d / alias / "LC_MESSAGES" / po.with_suffix(".mo").name)
+            for mo in targets:
+                if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+                    continue
+                with po.open("rb") as f:
+                    catalog = read_po(f, locale=po.parent.parent.name)
+                mo.parent.mkdir(parents=True, exist_ok=True)
+                tmp = mo.with_name(f".{mo.name}.{os.getpid()}")
+                with tmp.open("wb") as f:
+                    write_mo(f, catalog, use_fuzzy=False)
+                tmp.replace(mo)
+                done += 1
     return done
 
 
@@ -65,6 +75,10 @@ def select_locale() -> str:
     if chosen in LOCALES:
         return chosen
     if request:
+        if not request.accept_languages and request.path.startswith(("/api/", "/.well-known/")):
+            # The API answers a client that asks for no language in its source language (its
+            # problem types are the stable part); pages default to Chinese.
+            return API_DEFAULT_LOCALE
         return request.accept_languages.best_match(LOCALES) or _primary_match() or DEFAULT_LOCALE
     return DEFAULT_LOCALE
 
@@ -176,5 +190,14 @@ def init_app(app: Flask) -> None:
     except OSError as e:  # a read-only install ships its .mo files
         log.warning("could not compile the message catalogues: %s", e)
     babel.init_app(app, locale_selector=select_locale)
+
+    @app.before_request
+    def _fresh_locale():
+        # Flask-Babel keeps the locale on the app context, which a test (or a CLI command) may share
+        # across requests: every request chooses its own.
+        from flask_babel import refresh
+
+        g.pop("web_locale", None)
+        refresh()
     app.jinja_env.filters.update(money=money, day=day, moment=moment, number=number, article=article)
-    app.jinja_env.globals.update(translate=translate)
+    app.jinja_env.globals.update(translate=translate, N_=N_)

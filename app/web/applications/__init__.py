@@ -301,7 +301,8 @@ def batch(batch_id, form=None, errors=None, refusal=None, status=200, imported=N
     _shown([c for _, c in rows], subject=f"batch:{b.reference}")
     return render_template("applications/batch.html", batch=b, rows=rows, summary=production.summary(db.session, b),
                            form=form or forms.ImportForm(), errors=errors, refusal=refusal, imported=imported,
-                           may_export=g.staff.role in FACTORY_DESK, complete=b.status is BatchStatus.COMPLETE), status
+                           may_export=g.staff.role in FACTORY_DESK, complete=b.status is BatchStatus.COMPLETE,
+                           import_article=lifecycle.article_of(Op.FINISH_PRODUCTION)), status
 
 
 @bp.route("/batches/<int:batch_id>/export.<fmt>")

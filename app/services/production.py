@@ -32,7 +32,7 @@ from app.services import audit, clock, disclosure, lifecycle
 from app.services.actor import Actor
 from app.services.documents import is_valid_card_number
 from app.services.errors import InvalidInput, NotFound, OutOfScope
-from app.services.lifecycle_rules import Op
+from app.services.lifecycle_rules import Op, article_of
 
 MAX_BATCH = 1000  # cards per batch: one factory file
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
@@ -248,7 +248,7 @@ class ImportRefused(InvalidInput):
 
     def __init__(self, errors: list[RowError]):
         super().__init__("{n} row(s) of the file are wrong; nothing was imported. Correct them and import the "
-                         "whole file again.", params={"n": len(errors)}, article="Art. 10",
+                         "whole file again.", params={"n": len(errors)}, article=article_of(Op.FINISH_PRODUCTION),
                          field="file", rows=[e.to_json() for e in errors])
         self.errors = errors
 

@@ -71,7 +71,7 @@ def test_an_import_with_wrong_rows_is_a_problem_listing_the_rows_and_writes_noth
     batch = client.post("/api/production-batches/", headers=clerk, json={}).get_json()
     before, cards_before = row_counts(db), card_rows(db)
     resp = _upload(client, clerk, batch["id"], _csv(cards[0].number, "Z00000000", cards[0].number))
-    body = assert_problem(resp, 422, article="Art. 10")
+    body = assert_problem(resp, 422, article="Art. 5, 10")
     assert body["field"] == "file"
     assert [(r["line"], r["code"]) for r in body["rows"]] == [(3, "check_digit"), (4, "duplicate")]
     assert row_counts(db) == before and card_rows(db) == cards_before

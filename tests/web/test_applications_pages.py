@@ -8,6 +8,7 @@ import io
 import re
 from datetime import date
 
+import pytest
 from sqlalchemy import select
 
 from app.models import AuditEntry, Card, HomeVisitRequest, ProductionBatch, SharedRecord
@@ -16,6 +17,12 @@ from app.privacy.runtime import blind_index
 from tests.api.conftest import card_rows, row_counts
 from tests.factories import citizen_id
 from tests.web.conftest import csrf_from, page_html
+
+
+@pytest.fixture(autouse=True)
+def _english(client):
+    """These tests read the messages in English, the source language (the browser tests read Chinese)."""
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
 
 
 def _field_error(html: str, field_id: str) -> str:

@@ -94,7 +94,7 @@ def test_a_card_from_the_counter_through_production_to_pickup_activation_loss_an
     clerk = browser_page("zh-CN")
     sign_in(clerk, live_url, "clerk")
     clerk.goto(f"{live_url}/applications/decisions")
-    clerk.click(f"button[aria-label='接受 {card.number}'], button[aria-label='Accept {card.number}']")
+    clerk.click(f"form[action$='/{card.id}/acceptance'] button[type=submit]")
     clerk.wait_for_load_state()
     clerk.goto(f"{live_url}/applications/batches")
     clerk.fill("#limit", "50")

@@ -22,7 +22,7 @@ import zipfile
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from app.models import Bank, Card, CardApplication, ProductionBatch, ProductionBatchItem, next_value
 from app.models.enums import CardStatus
@@ -139,6 +139,7 @@ def summary(session: Session, batch: ProductionBatch) -> BatchSummary:
 def batch_cards(session: Session, batch: ProductionBatch) -> list[tuple[ProductionBatchItem, Card]]:
     return list(session.execute(
         select(ProductionBatchItem, Card).join(Card, Card.id == ProductionBatchItem.card_id)
+        .options(selectinload(Card.person))  # one query for the holders, not one per card
         .where(ProductionBatchItem.batch_id == batch.id).order_by(ProductionBatchItem.id)))
 
 

@@ -12,10 +12,10 @@ def test_each_list_holds_the_cards_waiting_for_its_step_art10_12(session, world)
     pickup = world.card(CardStatus.PRODUCED)
     moving = world.card(CardStatus.IN_TRANSIT, delivery=DeliveryMethod.EXPRESS)
     clerk = world.clerk
-    assert worklists.awaiting_decision(session, clerk) == [applied]
+    assert [c for _, c in worklists.awaiting_acceptance(session).rows] == [applied]
     assert worklists.to_dispatch(session, clerk) == [express]
     assert worklists.in_transit(session, clerk) == [moving]
-    assert worklists.awaiting_pickup(session, world.teller) == [pickup]
+    assert [c for _, c in worklists.awaiting_pickup(session, world.teller).rows] == [pickup]
 
 
 def test_a_teller_sees_only_the_cards_for_their_bank_and_outlet_art12_16(session, world):
@@ -24,6 +24,9 @@ def test_a_teller_sees_only_the_cards_for_their_bank_and_outlet_art12_16(session
                              delivery=lifecycle.Delivery(DeliveryMethod.PICKUP, outlet_id=world.outlets[1].id))
     for step in (lifecycle.accept, lifecycle.start_production, lifecycle.finish_production):
         step(session, world.clerk, chosen.id)
-    assert worklists.awaiting_pickup(session, world.teller) == []  # chosen: the other outlet
-    assert worklists.awaiting_pickup(session, world.actor("teller_yx")) == [chosen]
-    assert worklists.awaiting_pickup(session, world.actor("teller_ccb")) == []  # another bank
+    def at(name):
+        return [c for _, c in worklists.awaiting_pickup(session, world.actor(name)).rows]
+
+    assert at("teller") == []  # applied here, but the holder chose the other outlet
+    assert at("teller_yx") == [chosen]
+    assert at("teller_ccb") == []  # another bank

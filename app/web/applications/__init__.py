@@ -92,12 +92,12 @@ def index():
     actor = _actor()
     counts = {}
     if actor.role is Role.AGENCY_CLERK:
-        counts = {"decisions": len(worklists.awaiting_decision(db.session, actor)),
+        counts = {"decisions": worklists.awaiting_acceptance(db.session).total,
                   "waiting": len(production.waiting_cards(db.session)),
                   "dispatch": len(worklists.to_dispatch(db.session, actor)),
                   "transit": len(worklists.in_transit(db.session, actor))}
     elif actor.role is Role.BANK_TELLER:
-        counts = {"pickup": len(worklists.awaiting_pickup(db.session, actor)),
+        counts = {"pickup": worklists.awaiting_pickup(db.session, actor).total,
                   "visits": len(home_visits.requests(db.session, actor))}
     return render_template("applications/index.html", counts=counts, role=actor.role)
 
@@ -217,7 +217,7 @@ def _decision_forms(cards):
 @bp.route("/decisions")
 @page(op=Op.ACCEPT)
 def decisions(refusal=None, bad=None, status=200):
-    cards = worklists.awaiting_decision(db.session, _actor())
+    cards = [card for _, card in worklists.awaiting_acceptance(db.session).rows]
     fs = _decision_forms(cards)
     if bad is not None:
         fs[bad[0]] = bad[1]
@@ -397,7 +397,7 @@ def deliver(card_id):
 @bp.route("/pickup")
 @page(op=Op.PICK_UP)
 def pickup_list(bad=None, refusal=None, status=200):
-    cards = worklists.awaiting_pickup(db.session, _actor())
+    cards = [card for _, card in worklists.awaiting_pickup(db.session, _actor()).rows]
     fs = {c.id: forms.PickupForm(prefix=f"p{c.id}", version=c.version, formdata=None) for c in cards}
     if bad is not None:
         fs[bad[0]] = bad[1]

@@ -17,15 +17,17 @@ def register_blueprints(api: Api) -> None:
         cards,
         corrections,
         ecard,
+        home_visits,
         hotline,
         health,
         me,
         persons,
+        production,
         staff,
     )
 
     for module in (auth, banks, persons, applications, cards, calendar, audit, agency, hotline, ecard, me,
-                   corrections, staff):
+                   corrections, staff, production, home_visits):
         api.register_blueprint(module.blp)
     api.register_blueprint(ecard.well_known)
     api.register_blueprint(health.blp)

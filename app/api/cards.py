@@ -105,7 +105,8 @@ def status_inquiry(query, card_id):
 
 
 def _delivery(body: dict) -> lifecycle.Delivery:
-    return lifecycle.Delivery(body.pop("delivery_method"), body.pop("delivery_address", None))
+    return lifecycle.Delivery(body.pop("delivery_method"), body.pop("delivery_address", None),
+                              body.pop("pickup_outlet_id", None))
 
 
 def _field(name: str) -> Field:

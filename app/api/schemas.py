@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 
+from flask_smorest.fields import Upload
 from marshmallow import Schema, ValidationError, fields, post_dump, validate
 
 from app.models.enums import (
@@ -51,6 +52,8 @@ class IdCheckIn(ChannelIn):
 class DeliveryFields(Schema):
     delivery_method = _enum(DeliveryMethod, required=True)
     delivery_address = fields.String(validate=validate.Length(max=200))
+    pickup_outlet_id = fields.Integer(metadata={"description": "Pickup: the outlet of the card's bank where the "
+                                                                "holder will collect it; left out: any of its outlets."})
     service_mode = _enum(ServiceMode, load_default=ServiceMode.COUNTER)
 
 
@@ -172,6 +175,7 @@ class ApplicationOut(Schema):
     delivery_method = fields.String()
     delivery_address = fields.Function(lambda a: mask_address(a.delivery_address), allow_none=True)
     tracking_ref = fields.String(allow_none=True)
+    pickup_outlet_id = fields.Integer(allow_none=True)
     fee_fen = fields.Integer()
     fee_waiver = fields.String(allow_none=True)
     replacement_reason = fields.String(allow_none=True)
@@ -513,3 +517,97 @@ class HotlineCallerOut(Disclosed):
     etag = fields.String(metadata={"description": "the card's ETag, for If-Match on …/loss-registration"})
     settlement_suspended = fields.Boolean()
     loss_registration = fields.Boolean(metadata={"description": "whether the card's state allows it now"})
+
+
+# ---------------------------------------------------------------- production batches (Art. 5, 10, 17)
+
+
+class BatchCreateIn(Schema):
+    card_ids = fields.List(fields.Integer(), validate=validate.Length(min=1, max=1000),
+                           metadata={"description": "These accepted cards; left out: every accepted card "
+                                                    "waiting, the earliest due first (up to `limit`)."})
+    limit = fields.Integer(load_default=1000, validate=validate.Range(min=1, max=1000))
+
+
+class BatchQuery(Schema):
+    status = fields.String(validate=validate.OneOf(["sent", "complete"]))
+
+
+class BatchOut(Schema):
+    """A batch without personal data: its reference, state and counts."""
+
+    id = fields.Integer(attribute="batch.id")
+    reference = fields.String(attribute="batch.reference")
+    status = fields.String(attribute="batch.status")
+    created_at = fields.DateTime(attribute="batch.created_at")
+    completed_at = fields.DateTime(attribute="batch.completed_at", allow_none=True)
+    cards = fields.Integer()
+    produced = fields.Integer()
+
+
+class BatchCardOut(Disclosed):
+    items = {"card_id": I.REF, "number": I.CARD_NUMBER, "status": I.CARD_STATUS, "produced_at": I.CARD_STATUS}
+    card_id = fields.Integer()
+    number = fields.String()
+    status = fields.String()
+    produced_at = fields.DateTime(allow_none=True)
+
+
+class BatchDetailOut(BatchOut):
+    entries = fields.List(fields.Nested(BatchCardOut), metadata={"description": "The cards of the batch."})
+
+
+class BatchImportIn(Schema):
+    file = Upload(required=True, metadata={"description": "The factory's CSV (UTF-8) or XLSX file with a "
+                                                         "`card_number` column and optionally `batch`."})
+
+
+class RowErrorOut(Schema):
+    line = fields.Integer()
+    card_number = fields.String()
+    code = fields.String()
+    message = fields.String()
+
+
+class BatchImportOut(Schema):
+    batch = fields.Nested(BatchOut)
+    produced = fields.List(fields.String(), metadata={"description": "Card numbers now produced."})
+    remaining = fields.Integer(metadata={"description": "Cards of the batch still in production."})
+
+
+# ---------------------------------------------------------------- door-to-door requests (Art. 8 ¶2)
+
+
+class HomeVisitIn(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=60))
+    phone = fields.String(required=True, validate=validate.Length(min=1, max=24))
+    address = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    reason = fields.String(required=True, validate=validate.OneOf(["elderly", "disabled", "illness", "other"]))
+    visit_on = fields.Date()
+
+
+class HomeVisitScheduleIn(Schema):
+    visit_on = fields.Date(required=True)
+
+
+class HomeVisitDoneIn(Schema):
+    card_id = fields.Integer(required=True, metadata={"description": "The door-to-door application taken."})
+
+
+class HomeVisitCancelIn(Schema):
+    outcome = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class HomeVisitOut(Schema):
+    id = fields.Integer()
+    bank_id = fields.Integer()
+    outlet_id = fields.Integer(allow_none=True)
+    name = fields.Function(lambda r: mask_name(r.name))
+    phone = fields.Function(lambda r: mask_phone(r.phone))
+    address = fields.Function(lambda r: mask_address(r.address))
+    reason = fields.String()
+    status = fields.String()
+    visit_on = fields.Date(allow_none=True)
+    card_id = fields.Integer(allow_none=True)
+    created_at = fields.DateTime()
+    closed_at = fields.DateTime(allow_none=True)

@@ -5,6 +5,8 @@ from app.models.base import Base, utcnow
 from app.models.calendar import WorkdaySchedule
 from app.models.card import Card, CardApplication, CardEvent
 from app.models.org import Agency, Bank, Outlet
+from app.models.home_visit import HomeVisitRequest, VisitReason, VisitStatus
+from app.models.production import BatchStatus, ProductionBatch, ProductionBatchItem
 from app.models.person import FieldStatus, Person, SharedRecord
 from app.models.selfservice import CorrectionRequest, CorrectionStatus, OtpChallenge, SmsMessage
 from app.models.sequence import Counter, next_value
@@ -13,5 +15,5 @@ from app.models.staff import AuthSession, StaffUser
 __all__ = [
     "Agency", "AuditEntry", "AuditHead", "Bank", "Base", "Card", "Counter", "next_value", "CardApplication", "CardEvent", "FieldStatus", "Outlet",
     "AuthSession", "Person", "SettlementAccount", "SharedRecord", "StaffUser", "WorkdaySchedule",
-    "utcnow", "CorrectionRequest", "CorrectionStatus", "OtpChallenge", "SmsMessage",
+    "utcnow", "BatchStatus", "HomeVisitRequest", "VisitReason", "VisitStatus", "ProductionBatch", "ProductionBatchItem", "CorrectionRequest", "CorrectionStatus", "OtpChallenge", "SmsMessage",
 ]

@@ -88,6 +88,8 @@ class CardApplication(Base):
     delivery_method: Mapped[DeliveryMethod] = mapped_column(enum_column(DeliveryMethod))
     delivery_address: Mapped[str | None] = mapped_column(EncryptedText("application.delivery_address"))
     tracking_ref: Mapped[str | None] = mapped_column(String(40))
+    # Pickup at a chosen outlet of the card's bank (Art. 12); None: at any of its outlets.
+    pickup_outlet_id: Mapped[int | None] = mapped_column(ForeignKey("outlets.id"))
     fee_fen: Mapped[int] = mapped_column(default=0)  # Art. 27
     fee_waiver: Mapped[FeeWaiver | None] = mapped_column(enum_column(FeeWaiver))
     rejection_reason: Mapped[str | None] = mapped_column(String(200))

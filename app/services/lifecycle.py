@@ -260,6 +260,7 @@ def settlement_suspended(session: Session, person_id: int) -> bool:
 class Delivery:
     method: DeliveryMethod
     address: str | None = None  # express only (Art. 12)
+    outlet_id: int | None = None  # pickup only: the outlet of the card's bank chosen for pickup (Art. 12)
 
 
 def _published_bank(session: Session, bank_id: int) -> Bank:
@@ -274,10 +275,18 @@ def _outlet(session: Session, actor: Actor) -> Outlet | None:
     return session.get(Outlet, actor.outlet_id) if actor.outlet_id else None
 
 
-def _check_delivery(delivery: Delivery) -> None:
+def _check_delivery(session: Session, delivery: Delivery, bank_id: int) -> None:
     if delivery.method is DeliveryMethod.EXPRESS and not (delivery.address or "").strip():
         raise InvalidInput("Express delivery needs a mailing address.", article="Art. 12",
                            field="delivery_address")
+    if delivery.outlet_id is not None:
+        if delivery.method is not DeliveryMethod.PICKUP:
+            raise InvalidInput("A pickup outlet is chosen for pickup, not for express delivery.", article="Art. 12",
+                               field="pickup_outlet_id")
+        outlet = session.get(Outlet, delivery.outlet_id)
+        if outlet is None or outlet.bank_id != bank_id:
+            raise InvalidInput("The pickup outlet must be an outlet of the card's bank.", article="Art. 12",
+                               field="pickup_outlet_id")
 
 
 def _fee(kind: CardKind, predecessor: Card | None, replacement_reason: ReplacementReason | None = None,
@@ -304,7 +313,7 @@ def _new_card(
 ) -> Card:
     """A new card and its application; instant issuance at once (Art. 10 ¶2, 25 ¶2), ID checked.
     ``recorded``: what the application's event records besides (the ID check of Art. 7)."""
-    _check_delivery(delivery)
+    _check_delivery(session, delivery, bank_id)
     outlet = _outlet(session, actor)
     if service_mode is not ServiceMode.COUNTER and actor.channel is not Channel.OUTLET:
         raise ChannelNotAllowed("'{service_mode}' service is given by a bank outlet.", article="Art. 8, 10 ¶2",
@@ -325,6 +334,7 @@ def _new_card(
         referral=referral, outlet_id=actor.outlet_id, replacement_reason=replacement_reason,
         quality_defect=quality_defect, submitted_at=clock.now(), delivery_method=delivery.method,
         delivery_address=delivery.address if delivery.method is DeliveryMethod.EXPRESS else None,
+        pickup_outlet_id=delivery.outlet_id if delivery.method is DeliveryMethod.PICKUP else None,
         fee_fen=fee, fee_waiver=waiver,
     ))
     t = _transition(Op.APPLY, None)
@@ -532,6 +542,11 @@ def pick_up(
     card, t = _begin(session, Op.PICK_UP, actor, card_id, expected_version)
     if card.application.delivery_method is not DeliveryMethod.PICKUP:
         raise IllegalTransition("This card is being delivered by express.", article="Art. 12")
+    chosen = card.application.pickup_outlet_id
+    if chosen is not None and actor.outlet_id != chosen:
+        outlet = session.get(Outlet, chosen)
+        raise ChannelNotAllowed("The holder chose to pick this card up at {outlet} ({code}).",
+                                params={"outlet": outlet.name, "code": outlet.code}, article="Art. 12")
     return _issue(session, actor, card, t, id_verified=id_verified or None)
 
 

@@ -33,6 +33,7 @@ AREAS = (
     "app.web.signin",
     "app.web.dashboard",
     "app.web.desk",
+    "app.web.applications",
 )
 
 # The main navigation: (endpoint, label). A link shows only to the roles its page admits (the view's
@@ -40,6 +41,7 @@ AREAS = (
 NAV = [
     ("web.dashboard.home", N_("Start page")),
     ("web.desk.search", N_("Card desk")),
+    ("web.applications.index", N_("Applications")),
 ]
 
 

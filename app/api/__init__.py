@@ -13,19 +13,23 @@ def register_blueprints(api: Api) -> None:
         audit,
         auth,
         banks,
+        bureau,
         calendar,
         cards,
+        complaints,
         corrections,
         ecard,
+        guides,
         hotline,
         health,
+        legacy,
         me,
         persons,
         staff,
     )
 
     for module in (auth, banks, persons, applications, cards, calendar, audit, agency, hotline, ecard, me,
-                   corrections, staff):
+                   corrections, staff, guides, complaints, legacy, bureau):
         api.register_blueprint(module.blp)
     api.register_blueprint(ecard.well_known)
     api.register_blueprint(health.blp)

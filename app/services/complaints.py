@@ -306,13 +306,19 @@ def assignable(session: Session, actor: Actor) -> list[StaffUser]:
         .order_by(StaffUser.username)))
 
 
-def _advance(session: Session, actor: Actor, c: Complaint, step: str, version: int | None) -> ComplaintStatus:
+def _allowed(c: Complaint, step: str, version: int | None) -> ComplaintStatus:
+    """The status ``step`` leads to from the complaint's, or the refusal (stale version first)."""
     if version is not None and version != c.version:
         raise PreconditionFailed(f"Complaint {c.reference} changed since you read it (version {c.version}); "
                                  "reload it.")
     to = STEPS.get((step, c.status))
     if to is None:
         raise IllegalTransition(f"'{step}' is not possible while the complaint is {c.status}.", article=ARTICLE)
+    return to
+
+
+def _advance(session: Session, actor: Actor, c: Complaint, step: str, version: int | None) -> ComplaintStatus:
+    to = _allowed(c, step, version)
     before = c.status
     c.status = to
     c.version += 1
@@ -347,6 +353,7 @@ def investigate(session: Session, actor: Actor, complaint_id: int, note: str, *,
                 version: int | None = None) -> Complaint:
     c = _load(session, actor, complaint_id, lock=True)
     note = _text(note, "note", required=True, low=3, high=NOTE_MAX)
+    _allowed(c, "investigate", version)
     if c.assignee_id != actor.user_id:
         raise OutOfScope("Only the handler the complaint is assigned to investigates it.", article=ARTICLE)
     before = _advance(session, actor, c, "investigate", version)
@@ -360,6 +367,7 @@ def close(session: Session, actor: Actor, complaint_id: int, outcome: ComplaintO
     reply = _text(reply, "reply", required=True, low=3, high=REPLY_MAX)
     note = _text(note, "note", high=NOTE_MAX)
     step = "withdraw" if outcome is ComplaintOutcome.WITHDRAWN else "close"
+    _allowed(c, step, version)
     if step == "close" and c.assignee_id != actor.user_id:
         raise OutOfScope("Only the handler the complaint is assigned to closes it.", article=ARTICLE)
     before = _advance(session, actor, c, step, version)

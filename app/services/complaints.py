@@ -404,3 +404,10 @@ def follow(session: Session, reference: str, code: str) -> FollowUp:
     elif c.party_agency_id is not None:
         party = session.get(Agency, c.party_agency_id).name
     return FollowUp(c, steps_of(session, c.id), party, AUTHORITIES[c.authority])
+
+
+def parties(session: Session) -> tuple[list[Bank], list[Agency]]:
+    """What a complaint may be about by name: every bank (a former partner too) and every application agency."""
+    banks = list(session.scalars(select(Bank).order_by(Bank.code)))
+    agencies = list(session.scalars(select(Agency).where(Agency.kind == AgencyKind.APPLICATION).order_by(Agency.code)))
+    return banks, agencies

@@ -1,0 +1,33 @@
+"""What the Bureau, guide, complaint and certificate pages share: a refused step shown beside the field
+it names (``DomainError.extra["field"]``, the same name the service and the API use), else above the form."""
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+
+from app.extensions import db
+from app.services.errors import DomainError
+
+
+def refuse_into(form: FlaskForm, e: DomainError) -> DomainError | None:
+    """Roll back (nothing written), put the refusal's reason beside its field when the form has that
+    field, and return the error when it belongs above the form instead (no field, or not this form's)."""
+    db.session.rollback()
+    name = e.extra.get("field")
+    if name and name in form._fields:
+        form[name].errors = [*list(form[name].errors or []), e.translated()[1]]
+        return None
+    return e
+
+
+def optional_int(value):
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def actor(channel=None):
+    """The signed-in member of staff as the services' Actor."""
+    from flask import g
+
+    return g.staff.actor(channel)

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi.py
 
-.PHONY: run test setup setup-dev vendor migrate seed bench lifecycle-doc clean
+.PHONY: run test setup setup-dev vendor chromium migrate seed bench lifecycle-doc clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -40,8 +40,15 @@ run: vendor seed
 	$(BIN)/flask run --host 127.0.0.1 --port 5000
 
 ## make test: set up and run the whole suite (PostgreSQL too when TEST_POSTGRES_URL is set).
-test: setup-dev vendor
+test: setup-dev vendor chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The browser tests drive Debian's chromium (never a downloaded build): installed with apt-get when
+# missing and running as root, else the one command to run is named.
+chromium:
+	@test -x /usr/bin/chromium || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get install -y --no-install-recommends chromium; \
+	  else echo "Chromium is missing: run  sudo apt-get install -y chromium  then make test again"; exit 1; fi; }
 
 bench: setup-dev
 	$(BIN)/python bench/ecard.py

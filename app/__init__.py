@@ -55,10 +55,14 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     from app.auth import tokens
     from app.cli import register_cli
 
+    from app import i18n, web
+
+    i18n.init_app(app)
     problems.register(app)
     tokens.register(jwt)
     _ecard(app)
     register_blueprints(api)
+    web.register(app)  # the back office pages (app/web/)
     register_cli(app)
 
     @app.before_request
@@ -73,7 +77,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
         # Answers carry personal data and tokens (Art. 16): no browser or proxy keeps one, unless its view
         # says it is public and cacheable (the key set, the bank list; static files say no-cache).
         resp.headers.setdefault("Cache-Control", "no-store")
-        if resp.mimetype == "text/html":  # the API docs page: our own scripts only, never inside a frame
+        if resp.mimetype == "text/html":  # pages and the API docs: our own scripts only, never inside a frame
             resp.headers.setdefault("Content-Security-Policy", CSP)
             resp.headers.setdefault("X-Frame-Options", "DENY")
         return resp

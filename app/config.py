@@ -58,6 +58,16 @@ class Config:
     # no token of one sign-in lives past this. A working day and a bit.
     JWT_SESSION_MAX = timedelta(hours=_int("JWT_SESSION_MAX_HOURS", 12))
     JWT_TOKEN_LOCATION = ["headers"]
+    # The back office pages (app/web/): a web sign-in is one of the same server-side sessions; it ends
+    # after WEB_IDLE_MINUTES without a request, and WEB_SESSION_MAX after sign-in whatever happens.
+    WEB_IDLE_MINUTES = _int("SSC_WEB_IDLE_MINUTES", 15)
+    WEB_SESSION_MAX = timedelta(hours=_int("SSC_WEB_SESSION_MAX_HOURS", 12))
+    SESSION_COOKIE_NAME = "ssc_session"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    # Secure whenever the request came over https (app.web.session); set 1 to force it (behind a proxy
+    # that terminates TLS without ProxyFix).
+    SESSION_COOKIE_SECURE = os.environ.get("SSC_SESSION_COOKIE_SECURE", "0") == "1"
     PRIVACY_KEY_FILE = os.environ.get("SSC_PRIVACY_KEY_FILE")  # default: INSTANCE_DIR/privacy-keys.json
     ECARD_KEY_DIR = os.environ.get("SSC_ECARD_KEY_DIR")  # default: INSTANCE_DIR/ecard-keys
     ECARD_KEY_PASSPHRASE = os.environ.get("SSC_ECARD_KEY_PASSPHRASE")

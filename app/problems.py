@@ -12,11 +12,19 @@ from sqlalchemy.exc import DataError, IntegrityError, StatementError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
+from app.i18n import N_, translate
 from app.services.errors import DomainError
 
 PROBLEM_BASE = "https://ssc.gz.gov.cn/problems/"
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("app.problems")
+
+
+# Werkzeug's names of the HTTP errors the API answers with (their ``title``), for the catalogue.
+HTTP_TITLES = [N_("Bad Request"), N_("Unauthorized"), N_("Forbidden"), N_("Not Found"), N_("Method Not Allowed"),
+               N_("Conflict"), N_("Request Entity Too Large"), N_("Unsupported Media Type"),
+               N_("Unprocessable Entity"), N_("Precondition Required"), N_("Precondition Failed"),
+               N_("Too Many Requests"), N_("Internal Server Error"), N_("Not Acceptable")]
 
 
 class Problem(Schema):
@@ -62,9 +70,11 @@ def _path(schema: Schema, name: str, prefix: str = "") -> str | None:
 
 
 def problem(status: int, type_: str, title: str, detail: str | None = None, **extra):
-    body = {"type": PROBLEM_BASE + type_, "title": title, "status": status}
+    """A problem+json answer; ``title`` and ``detail`` are English source messages, translated here
+    into the request's language (Accept-Language; app.i18n)."""
+    body = {"type": PROBLEM_BASE + type_, "title": translate(title), "status": status}
     if detail:
-        body["detail"] = detail
+        body["detail"] = translate(detail)
     body["instance"] = request.path
     if getattr(g, "request_id", None):
         body["request_id"] = g.request_id
@@ -85,15 +95,16 @@ def register(app: Flask) -> None:
         extra = {k: v for k, v in e.extra.items() if k != "commit"}
         if isinstance(extra.get("field"), str):
             extra["field"] = request_name(extra["field"])
-        return problem(e.status, e.type, e.title, e.detail, article=e.article, **extra)
+        title, detail = e.translated()
+        return problem(e.status, e.type, title, detail, article=e.article, **extra)
 
     @app.errorhandler(StaleDataError)
     def stale(e):
         from app.extensions import db
 
         db.session.rollback()
-        return problem(409, "concurrent-change", "Changed by someone else",
-                       "Another operation changed this record at the same time; reload and retry.")
+        return problem(409, "concurrent-change", N_("Changed by someone else"),
+                       N_("Another operation changed this record at the same time; reload and retry."))
 
     @app.errorhandler(IntegrityError)
     def integrity(e):
@@ -101,8 +112,8 @@ def register(app: Flask) -> None:
 
         db.session.rollback()
         log.warning("integrity error: %s", type(e.orig).__name__)
-        return problem(409, "conflict", "Conflicts with existing data",
-                       "The change conflicts with the current data (for example a second valid card).")
+        return problem(409, "conflict", N_("Conflicts with existing data"),
+                       N_("The change conflicts with the current data (for example a second valid card)."))
 
     @app.errorhandler(DataError)
     @app.errorhandler(OverflowError)
@@ -111,7 +122,7 @@ def register(app: Flask) -> None:
         from app.extensions import db
 
         db.session.rollback()
-        return problem(422, "invalid-input", "Invalid input", "A value is out of range.")
+        return problem(422, "invalid-input", N_("Invalid input"), N_("A value is out of range."))
 
     @app.errorhandler(StatementError)
     def statement_error(e):
@@ -121,7 +132,7 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(ValidationError)
     def validation(e: ValidationError):
-        return problem(422, "invalid-input", "Invalid input", "The request has invalid fields.",
+        return problem(422, "invalid-input", N_("Invalid input"), N_("The request has invalid fields."),
                        errors=e.normalized_messages())
 
     @app.errorhandler(HTTPException)
@@ -140,4 +151,4 @@ def register(app: Flask) -> None:
         where = "".join(traceback.format_list(traceback.extract_tb(e.__traceback__)))
         log.error("unhandled %s in request %s (%s %s)\n%s", type(e).__name__, g.get("request_id", "-"),
                   request.method, request.path, where)
-        return problem(500, "internal-error", "Internal error", "Something went wrong; it has been logged.")
+        return problem(500, "internal-error", N_("Internal error"), N_("Something went wrong; it has been logged."))

@@ -21,11 +21,19 @@ from app.services.actor import Actor
 blp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Authentication")
 
 
+def login_limited(view):
+    """The staff login limits, shared by this endpoint and the sign-in page (app.web.signin): one count
+    per address and one per account across both, so neither doubles the tries. Wrong passwords only
+    count against the account (a 401 answer)."""
+    view = limiter.shared_limit(lambda: current_app.config["RATELIMIT_LOGIN_ACCOUNT"], scope="staff-login-account",
+                                key_func=lambda: per_account(),
+                                deduct_when=lambda response: response.status_code == 401)(view)
+    return limiter.shared_limit(lambda: current_app.config["RATELIMIT_LOGIN"], scope="staff-login")(view)
+
+
 @blp.route("/login", methods=["POST"])
 @allow(public=True)
-@limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN"])
-@limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN_ACCOUNT"], key_func=lambda: per_account(),
-               deduct_when=lambda response: response.status_code == 401)  # wrong passwords only
+@login_limited
 @blp.arguments(LoginIn)
 @blp.response(200, TokensOut)
 def login(body):
@@ -87,8 +95,9 @@ def per_document() -> str:
 
 
 def per_account() -> str:
-    """Staff login: the username, normalised as stored (case and width as typed are one account)."""
-    body = request.get_json(silent=True) or {}
+    """Staff login (JSON or the sign-in form): the username, normalised as stored (case and width as
+    typed are one account)."""
+    body = request.get_json(silent=True) or request.form
     name = unicodedata.normalize("NFKC", str(body.get("username", ""))).strip().casefold()
     return _keyed("user", name) if name else f"ip:{get_remote_address()}"
 

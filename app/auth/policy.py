@@ -94,7 +94,11 @@ def _cached_access_claims() -> dict:
 
 def current_actor(channel: str | None = None) -> Actor:
     """The :class:`Actor` for the authenticated caller of this request."""
-    claims = get_jwt()
+    return actor_from_claims(get_jwt(), channel)
+
+
+def actor_from_claims(claims: dict, channel: str | None = None) -> Actor:
+    """The :class:`Actor` a token's (or a web session's) claims describe, in this request."""
     role = Role(claims["role"])
     return Actor(
         role=role,

@@ -22,6 +22,8 @@ class StaffUser(Base):
     agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The language of the back office pages this person chose (zh_CN, en); None: the browser's.
+    locale: Mapped[str | None] = mapped_column(String(8))
 
 
 class AuthSession(Base):

@@ -1,5 +1,10 @@
 """Domain errors. Each carries an HTTP status, a stable problem type and, where a rule of the
-Measures forbids the step, the article. The API renders them as RFC 9457 problem details."""
+Measures forbids the step, the article. The API renders them as RFC 9457 problem details, the pages
+with the refusal macro; both translate ``title`` and ``detail`` when rendering (``app.i18n``).
+
+The detail is an English source message; values inside it are placeholders filled from ``params``
+(``NotFound("No card {card_id}.", params={"card_id": 7})``), so that the message can be looked up in
+the catalogue and the values put into its translation."""
 from __future__ import annotations
 
 
@@ -8,11 +13,19 @@ class DomainError(Exception):
     type = "bad-request"
     title = "Bad request"
 
-    def __init__(self, detail: str, *, article: str | None = None, **extra):
-        super().__init__(detail)
-        self.detail = detail
+    def __init__(self, detail: str, *, article: str | None = None, params: dict | None = None, **extra):
+        self.message = detail  # the source message (catalogue key)
+        self.params = params or {}
+        self.detail = detail.format(**self.params) if params else detail
+        super().__init__(self.detail)
         self.article = article
         self.extra = extra
+
+    def translated(self) -> tuple[str, str]:
+        """(title, detail) in the request's language."""
+        from app.i18n import translate
+
+        return translate(self.title), translate(self.message, **self.params)
 
 
 class NotFound(DomainError):

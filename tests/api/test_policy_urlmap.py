@@ -34,10 +34,14 @@ def endpoints_without_policy(app: Flask) -> list[str]:
     return sorted(set(missing))
 
 
-def role_endpoints(app: Flask):
-    """(rule, method, policy) for every endpoint guarded by roles (not public, not exempt)."""
+WEB = "web."  # the back office pages (cookie sessions): enforced by tests/web/test_page_policy_art16.py
+
+
+def role_endpoints(app: Flask, *, web: bool = False):
+    """(rule, method, policy) for every endpoint guarded by roles (not public, not exempt): the API's,
+    or with ``web=True`` the pages'."""
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
-        if _exempt(rule.endpoint):
+        if _exempt(rule.endpoint) or rule.endpoint.startswith(WEB) != web:
             continue
         policy = app.view_functions[rule.endpoint].policy
         if policy == PUBLIC:
@@ -64,6 +68,8 @@ def test_every_endpoint_declares_a_policy_art16(app):
     walked = [r.endpoint for r in app.url_map.iter_rules() if not _exempt(r.endpoint)]
     assert len(walked) >= 30
     assert "cards.card_deregister_loss" in walked and "auth.login" in walked
+    # … and the back office pages, declared with app.web.policy.page from the same tables.
+    assert "web.dashboard.home" in walked and "web.signin.login" in walked
 
 
 def test_policy_walk_fails_on_an_endpoint_without_allow(app, tmp_path, monkeypatch):
@@ -100,6 +106,13 @@ def test_policy_walk_fails_on_an_endpoint_without_allow(app, tmp_path, monkeypat
     # The same route with @allow passes.
     fresh.add_url_rule("/api/declared", "declared", allow(Role.BUREAU)(lambda: "ok"))
     assert "declared" not in endpoints_without_policy(fresh)
+
+    # A page is walked like an endpoint: one without @page fails, one with it passes.
+    from app.web.policy import page
+
+    fresh.add_url_rule("/forgot-page", "web.forgot_page", lambda: "forgot @page")
+    fresh.add_url_rule("/declared-page", "web.declared_page", page(Role.AUDITOR)(lambda: "ok"))
+    assert endpoints_without_policy(fresh) == ["empty_policy", "throwaway", "web.forgot_page"]
 
 
 def test_allow_refuses_an_empty_declaration():

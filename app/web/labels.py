@@ -1,0 +1,96 @@
+"""How the pages name the vocabulary of the Measures (``app.models.enums``): English source labels,
+translated when rendered (``{{ _(label(value)) }}``, or ``label(value)`` which translates itself).
+
+A test checks that every member of every enum listed in LABELS has a label, so a new state or role
+cannot reach a page as a raw code."""
+from __future__ import annotations
+
+from enum import StrEnum
+
+from app.i18n import N_, translate
+from app.models.enums import (
+    AccountKind,
+    AccountStatus,
+    AgencyKind,
+    CancellationReason,
+    CardKind,
+    CardStatus,
+    Channel,
+    DeliveryMethod,
+    EligibilityBasis,
+    FeeWaiver,
+    Field,
+    Referral,
+    ReplacementReason,
+    Role,
+    ServiceMode,
+)
+
+LABELS: dict[type[StrEnum], dict[str, str]] = {
+    Role: {
+        "bureau": N_("Municipal HRSS Bureau"), "agency_clerk": N_("Card issuing agency"),
+        "bank_teller": N_("Bank teller"), "hotline_operator": N_("12345 hotline operator"),
+        "app_agency": N_("Application agency"), "auditor": N_("Auditor"), "resident": N_("Cardholder"),
+        "system": N_("System"),
+    },
+    CardStatus: {
+        "applied": N_("Applied"), "rejected": N_("Rejected"), "accepted": N_("Accepted"),
+        "in_production": N_("In production"), "produced": N_("Produced"), "in_transit": N_("In transit"),
+        "issued": N_("Issued"), "active": N_("Active"), "loss_registered": N_("Loss registered"),
+        "replacement_pending": N_("Replacement pending"), "invalidated": N_("Invalidated"),
+        "replaced": N_("Replaced"), "cancelled": N_("Cancelled"),
+    },
+    CardKind: {"first": N_("First card"), "reissue": N_("Reissue"), "replacement": N_("Replacement"),
+               "renewed": N_("New card after cancellation")},
+    Channel: {"online": N_("Online service platform"), "outlet": N_("Bank outlet"),
+              "gov_hotline": N_("12345 hotline"), "bank_hotline": N_("Bank hotline"),
+              "agency": N_("Issuing agency"), "gov_feed": N_("Government data feed")},
+    ServiceMode: {"counter": N_("At the counter"), "door_to_door": N_("Door to door"),
+                  "instant": N_("Instant issuance")},
+    Referral: {"self": N_("The applicant"), "employer": N_("Employer"), "community": N_("Community")},
+    EligibilityBasis: {"household_registration": N_("Guangzhou household registration"),
+                       "social_security": N_("Guangzhou social security"),
+                       "public_services": N_("Guangzhou public services")},
+    DeliveryMethod: {"pickup": N_("Pickup at an outlet"), "express": N_("Express delivery")},
+    ReplacementReason: {"damaged": N_("Damaged or unreadable"), "basic_data_changed": N_("Basic data changed"),
+                        "bank_change": N_("Change of bank")},
+    CancellationReason: {"death": N_("Death"), "ineligible": N_("No longer eligible"),
+                         "holder_request": N_("At the holder's request")},
+    AccountKind: {"medical": N_("Medical insurance account"), "financial": N_("Bank account")},
+    AccountStatus: {"pending": N_("Pending"), "active": N_("Active"), "suspended": N_("Suspended"),
+                    "unbinding": N_("Unbinding"), "closed": N_("Closed")},
+    FeeWaiver: {"first_card": N_("First card: free"),
+                "quality_defect_within_year": N_("Quality defect within a year: free")},
+    Field: {
+        "hrss": N_("Human resources and social security"), "medical": N_("Medical insurance"),
+        "finance": N_("Finance"), "civil_affairs": N_("Civil affairs"), "health": N_("Health"),
+        "education": N_("Education"), "public_security": N_("Public security"), "justice": N_("Justice"),
+        "housing": N_("Housing"), "agriculture": N_("Agriculture"), "transport": N_("Transport"),
+        "culture_tourism": N_("Culture and tourism"), "sports": N_("Sports"), "forestry": N_("Forestry"),
+        "disability": N_("Disabled persons"), "veterans": N_("Veterans"),
+        "provident_fund": N_("Housing provident fund"),
+    },
+    AgencyKind: {"bureau": N_("Bureau"), "issuing": N_("Issuing agency"),
+                 "application": N_("Application agency"), "hotline": N_("Hotline")},
+}
+
+
+def source_label(value) -> str:
+    """The English source label of an enum member (or of its value), the value itself if none."""
+    if value is None:
+        return ""
+    if isinstance(value, StrEnum):
+        return LABELS.get(type(value), {}).get(value.value, value.value)
+    for table in LABELS.values():
+        if value in table:
+            return table[value]
+    return str(value)
+
+
+def label(value) -> str:
+    """The label in the reader's language."""
+    return translate(source_label(value)) or ""
+
+
+def role_label(role) -> str:
+    return source_label(Role(role)) if role else ""

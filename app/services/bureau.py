@@ -25,9 +25,10 @@ ADMINS = (Role.BUREAU,)  # staff accounts (as sessions.ADMINS)
 _CODE = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,23}$")
 
 
-def _check(actor: Actor, roles, what: str) -> None:
+def _check(actor: Actor, roles) -> None:
     if actor.role not in roles:
-        raise ChannelNotAllowed(f"{what} is the Bureau's.", article="Art. 5, 6")
+        raise ChannelNotAllowed("Only the Bureau keeps the cooperating banks, their outlets and the staff accounts.",
+                                article="Art. 5, 6")
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ def _code(value: str, field: str = "code") -> str:
 def _text(value: str, field: str, limit: int) -> str:
     value = (value or "").strip()
     if not value or len(value) > limit:
-        raise InvalidInput(f"'{field}' is 1 to {limit} characters.", field=field)
+        raise InvalidInput("Write 1 to {limit} characters.", params={"limit": limit}, field=field)
     return value
 
 
@@ -68,15 +69,15 @@ def banks(session: Session) -> list[Bank]:
 def _unique(session: Session, model, code: str, own_id: int | None) -> None:
     other = session.scalars(select(model).where(model.code == code)).first()
     if other is not None and other.id != own_id:
-        raise InvalidInput(f"The code {code} is taken.", field="code")
+        raise InvalidInput("The code {code} is taken.", params={"code": code}, field="code")
 
 
 def save_bank(session: Session, actor: Actor, bank_id: int | None, data: BankIn) -> Bank:
-    _check(actor, PUBLISHERS, "The list of cooperating banks")
+    _check(actor, PUBLISHERS)
     code, name = _code(data.code), _text(data.name, "name", 100)
     bank = Bank() if bank_id is None else session.get(Bank, bank_id, with_for_update=True)
     if bank is None:
-        raise NotFound(f"No bank {bank_id}.")
+        raise NotFound("No bank {bank_id}.", params={"bank_id": bank_id})
     _unique(session, Bank, code, bank_id)
     old = {"code": bank.code, "name": bank.name, "published": bank.published}
     bank.code, bank.name, bank.published = code, name, bool(data.published)
@@ -91,16 +92,16 @@ def save_bank(session: Session, actor: Actor, bank_id: int | None, data: BankIn)
 
 
 def save_outlet(session: Session, actor: Actor, bank_id: int, outlet_id: int | None, data: OutletIn) -> Outlet:
-    _check(actor, PUBLISHERS, "The list of outlets")
+    _check(actor, PUBLISHERS)
     bank = session.get(Bank, bank_id)
     if bank is None:
-        raise NotFound(f"No bank {bank_id}.")
+        raise NotFound("No bank {bank_id}.", params={"bank_id": bank_id})
     values = {"code": _code(data.code), "name": _text(data.name, "name", 120),
               "district": _text(data.district, "district", 20), "address": _text(data.address, "address", 200),
               "instant": bool(data.instant)}
     outlet = Outlet(bank_id=bank.id) if outlet_id is None else session.get(Outlet, outlet_id, with_for_update=True)
     if outlet is None or outlet.bank_id != bank.id:
-        raise NotFound(f"No outlet {outlet_id} of bank {bank_id}.")
+        raise NotFound("No outlet {outlet_id} of bank {bank_id}.", params={"outlet_id": outlet_id, "bank_id": bank_id})
     _unique(session, Outlet, values["code"], outlet_id)
     old = {k: getattr(outlet, k) for k in values}
     for k, v in values.items():
@@ -122,7 +123,7 @@ class StaffRow:
 
 def staff_accounts(session: Session, actor: Actor, *, role: Role | None = None,
                    active: bool | None = None) -> list[StaffRow]:
-    _check(actor, ADMINS, "Staff administration")
+    _check(actor, ADMINS)
     q = select(StaffUser).order_by(StaffUser.role, StaffUser.username)
     if role is not None:
         q = q.where(StaffUser.role == role)

@@ -138,10 +138,10 @@ def _text(value: str | None, field: str, *, required: bool = False, low: int = 1
     value = value.strip() if isinstance(value, str) else None
     if not value:
         if required:
-            raise InvalidInput(f"'{field}' is required.", field=field, article=ARTICLE)
+            raise InvalidInput("This is required.", field=field, article=ARTICLE)
         return None
     if len(value) < low or len(value) > high:
-        raise InvalidInput(f"'{field}' must be {low} to {high} characters.", field=field)
+        raise InvalidInput("Write {low} to {high} characters.", params={"low": low, "high": high}, field=field)
     return value
 
 
@@ -168,7 +168,7 @@ def _party(session: Session, i: Intake) -> tuple[int | None, int | None]:
         return (agency.id if agency else None), None
     agency = session.get(Agency, i.party_agency_id)
     if agency is None or agency.kind is not want:
-        raise InvalidInput(f"Agency {i.party_agency_id} is not a party of kind '{i.party_kind}'.",
+        raise InvalidInput("Agency {agency_id} is not of the kind chosen.", params={"agency_id": i.party_agency_id},
                            field="party_agency_id")
     return agency.id, None
 
@@ -260,7 +260,7 @@ def _load(session: Session, actor: Actor, complaint_id: int, *, lock: bool = Fal
     _handler_of(actor)
     c = session.get(Complaint, complaint_id, with_for_update=lock, populate_existing=lock)
     if c is None:
-        raise NotFound(f"No complaint {complaint_id}.")
+        raise NotFound("No complaint {complaint_id}.", params={"complaint_id": complaint_id})
     if actor.agency_id is None or c.authority_agency_id != actor.agency_id:
         raise OutOfScope("This complaint was routed to another authority.", article=ARTICLE)
     return c
@@ -309,11 +309,12 @@ def assignable(session: Session, actor: Actor) -> list[StaffUser]:
 def _allowed(c: Complaint, step: str, version: int | None) -> ComplaintStatus:
     """The status ``step`` leads to from the complaint's, or the refusal (stale version first)."""
     if version is not None and version != c.version:
-        raise PreconditionFailed(f"Complaint {c.reference} changed since you read it (version {c.version}); "
-                                 "reload it.")
+        raise PreconditionFailed("Complaint {reference} changed since you read it; reload it.",
+                                 params={"reference": c.reference}, version=c.version)
     to = STEPS.get((step, c.status))
     if to is None:
-        raise IllegalTransition(f"'{step}' is not possible while the complaint is {c.status}.", article=ARTICLE)
+        raise IllegalTransition("This step is not possible while the complaint is {status}.",
+                                params={"status": str(c.status)}, step=step, article=ARTICLE)
     return to
 
 

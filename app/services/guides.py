@@ -47,7 +47,7 @@ class GuideView:
 def _agency(session: Session, agency_id: int) -> Agency:
     agency = session.get(Agency, agency_id)
     if agency is None or agency.kind not in REQUIRED:
-        raise NotFound(f"No issuing or application agency {agency_id}.")
+        raise NotFound("No issuing or application agency {agency_id}.", params={"agency_id": agency_id})
     return agency
 
 
@@ -92,7 +92,7 @@ def _clean(content: dict) -> dict:
         if value:
             limit = LIMITS.get(key, TEXT_LIMIT)
             if len(value) > limit:
-                raise InvalidInput(f"'{key}' is longer than {limit} characters.", field=key)
+                raise InvalidInput("At most {limit} characters.", params={"limit": limit}, field=key)
         out[key] = value or None
     return out
 
@@ -108,7 +108,7 @@ def publish(session: Session, actor: Actor, agency_id: int, content: dict) -> Se
     data = _clean(content)
     for key in REQUIRED[agency.kind]:
         if not data[key]:
-            raise InvalidInput(f"A guide of this agency must state '{key}'.", field=key, article=ARTICLE)
+            raise InvalidInput("The guide of this agency must state this.", field=key, article=ARTICLE)
     # Lock the agency row: two editors publishing at once get versions N+1 and N+2, never two N+1.
     session.get(Agency, agency.id, with_for_update=True)
     before = current(session, agency.id)

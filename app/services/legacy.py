@@ -71,13 +71,13 @@ def link(session: Session, actor: Actor, person_id: int, data: LegacyIn) -> Lega
                                 article="Art. 5, 34")
     person = session.get(Person, person_id)
     if person is None:
-        raise NotFound(f"No cardholder {person_id}.")
+        raise NotFound("No cardholder {person_id}.", params={"person_id": person_id})
     number = _normal(data.number or "")
     if not (2 <= len(number) <= NUMBER_MAX) or not number.isalnum():
-        raise InvalidInput(f"The certificate number is 2 to {NUMBER_MAX} letters and digits.", field="number")
+        raise InvalidInput("The certificate number is 2 to {n} letters and digits.", params={"n": NUMBER_MAX}, field="number")
     issuer = (data.issuer or "").strip()
     if not issuer or len(issuer) > ISSUER_MAX:
-        raise InvalidInput(f"Name the department that issued it (at most {ISSUER_MAX} characters).", field="issuer")
+        raise InvalidInput("Name the department that issued it (at most {n} characters).", params={"n": ISSUER_MAX}, field="issuer")
     if data.issued_on > clock.today():
         raise InvalidInput("The issue date is in the future.", field="issued_on")
     basis = (data.legal_basis or "").strip() or None
@@ -88,15 +88,17 @@ def link(session: Session, actor: Actor, person_id: int, data: LegacyIn) -> Lega
                 "issued; one dated on or after that day is registered only if a law, regulation or rule "
                 "provides for it: name it in 'legal_basis'.", article=ARTICLE, field="legal_basis")
         if not (BASIS_MIN <= len(basis) <= BASIS_MAX):
-            raise InvalidInput(f"The legal basis is {BASIS_MIN} to {BASIS_MAX} characters.", field="legal_basis")
+            raise InvalidInput("The legal basis is {low} to {high} characters.", params={"low": BASIS_MIN, "high": BASIS_MAX}, field="legal_basis")
     elif basis is not None:
         raise InvalidInput("A certificate issued before 1 February 2022 needs no legal basis.", field="legal_basis")
     bidx = _bidx(data.kind, number)
     existing = session.scalars(select(LegacyCertificate).where(LegacyCertificate.number_bidx == bidx)).first()
     if existing is not None:
-        raise IllegalTransition("This certificate is already linked to a cardholder"
-                                + (" (this one)." if existing.person_id == person_id else " (another one)."),
-                                article="Art. 34", field="number")
+        if existing.person_id == person_id:
+            raise IllegalTransition("This certificate is already linked to this cardholder.", article="Art. 34",
+                                    field="number")
+        raise IllegalTransition("This certificate is already linked to another cardholder.", article="Art. 34",
+                                field="number")
     cert = LegacyCertificate(person_id=person.id, kind=data.kind, issuer=issuer, number=number, number_bidx=bidx,
                              issued_on=data.issued_on, legal_basis=basis, linked_at=clock.now(),
                              linked_by=actor.user_id)
@@ -115,7 +117,7 @@ def of_person(session: Session, actor: Actor, person_id: int) -> list[LegacyCert
         raise ChannelNotAllowed("Linked certificates are read by the issuing agency and the Bureau.",
                                 article="Art. 16, 34")
     if session.get(Person, person_id) is None:
-        raise NotFound(f"No cardholder {person_id}.")
+        raise NotFound("No cardholder {person_id}.", params={"person_id": person_id})
     disclosure.disclose(session, actor, person_id, "legacy")
     return list(session.scalars(select(LegacyCertificate).where(LegacyCertificate.person_id == person_id)
                                 .order_by(LegacyCertificate.issued_on, LegacyCertificate.id)))

@@ -23,6 +23,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from app.auth.policy import PUBLIC
 from app.services.errors import DomainError
+from app.i18n import N_
 from app.web import labels
 
 csrf = CSRFProtect()
@@ -31,12 +32,24 @@ csrf = CSRFProtect()
 AREAS = (
     "app.web.signin",
     "app.web.dashboard",
+    "app.web.bureau",
+    "app.web.guides",
+    "app.web.complaints",
+    "app.web.legacy",
 )
 
 # The main navigation: (endpoint, label). A link shows only to the roles its page admits (the view's
 # own ``policy``), so no role list is written here. Add your area's start page.
 NAV = [
     ("web.dashboard.home", "Start page"),
+    ("web.bureau.banks", N_("Banks and outlets")),
+    ("web.bureau.calendar", N_("Holiday calendar")),
+    ("web.bureau.staff", N_("Staff accounts")),
+    ("web.bureau.audit_trail", N_("Audit trail")),
+    ("web.complaints.index", N_("Complaints")),
+    ("web.complaints.hotline", N_("Record a complaint")),
+    ("web.legacy.lookup", N_("Old certificates")),
+    ("web.guides.index", N_("Service guides")),
 ]
 
 

@@ -86,7 +86,7 @@ def link(session: Session, actor: Actor, person_id: int, data: LegacyIn) -> Lega
             raise IllegalTransition(
                 "Since 1 February 2022 no other identity certificate for social security or public services is "
                 "issued; one dated on or after that day is registered only if a law, regulation or rule "
-                "provides for it: name it in 'legal_basis'.", article=ARTICLE, field="legal_basis")
+                "provides for it: name it as the legal basis.", article=ARTICLE, field="legal_basis")
         if not (BASIS_MIN <= len(basis) <= BASIS_MAX):
             raise InvalidInput("The legal basis is {low} to {high} characters.", params={"low": BASIS_MIN, "high": BASIS_MAX}, field="legal_basis")
     elif basis is not None:

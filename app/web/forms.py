@@ -31,3 +31,14 @@ def actor(channel=None):
     from flask import g
 
     return g.staff.actor(channel)
+
+
+def helpers(bp) -> None:
+    """Template helpers of an area. ``art("Art. 6 ¶2")`` writes an article reference in the reader's language;
+    a literal piped into the ``article`` filter would be folded by Jinja's optimizer when the template is
+    first compiled, in whatever language that request had."""
+    from app.i18n import article
+
+    @bp.context_processor
+    def _helpers():
+        return {"art": article}

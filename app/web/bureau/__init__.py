@@ -17,10 +17,11 @@ from app.models import Bank, Outlet, StaffUser
 from app.models.enums import STAFF_ROLES, Role
 from app.services import audit, bureau, deadlines, sessions
 from app.services.errors import DomainError
-from app.web.forms import actor, refuse_into
+from app.web.forms import actor, helpers, refuse_into
 from app.web.policy import page
 
 bp = Blueprint("bureau", __name__, url_prefix="/bureau", template_folder="templates")
+helpers(bp)
 
 REQUIRED = N_("This field is required.")
 

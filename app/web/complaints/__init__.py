@@ -20,10 +20,11 @@ from app.models.complaint import (
 )
 from app.services import complaints
 from app.services.errors import DomainError, NotFound
-from app.web.forms import actor, optional_int, refuse_into
+from app.web.forms import actor, helpers, optional_int, refuse_into
 from app.web.policy import page
 
 bp = Blueprint("complaints", __name__, url_prefix="/complaints", template_folder="templates")
+helpers(bp)
 
 REQUIRED = N_("This field is required.")
 

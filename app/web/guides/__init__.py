@@ -12,10 +12,11 @@ from app.i18n import N_
 from app.models.enums import AgencyKind
 from app.services import guides
 from app.services.errors import DomainError
-from app.web.forms import actor, refuse_into
+from app.web.forms import actor, helpers, refuse_into
 from app.web.policy import page
 
 bp = Blueprint("guides", __name__, url_prefix="/guides", template_folder="templates")
+helpers(bp)
 
 LABELS = {
     "title": N_("Title"), "service_items": N_("Service items"), "scope": N_("Scope of use"),

@@ -14,10 +14,11 @@ from app.i18n import N_
 from app.models.legacy import LegacyKind
 from app.services import legacy
 from app.services.errors import DomainError
-from app.web.forms import actor, refuse_into
+from app.web.forms import actor, helpers, refuse_into
 from app.web.policy import page
 
 bp = Blueprint("legacy", __name__, url_prefix="/legacy-certificates", template_folder="templates")
+helpers(bp)
 
 REQUIRED = N_("This field is required.")
 KIND_LABELS = {

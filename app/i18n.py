@@ -44,18 +44,28 @@ def compile_catalogues(dirs: list[Path] | None = None) -> int:
     from babel.messages.mofile import write_mo
     from babel.messages.pofile import read_po
 
+    from babel import Locale
+
     done = 0
     for d in dirs or translation_dirs():
         for po in d.glob("*/LC_MESSAGES/*.po"):
-            mo = po.with_suffix(".mo")
-            if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+            code = po.parent.parent.name
+            # Flask-Babel looks a catalogue up under the PARSED locale's name: Locale.parse("zh_CN") is
+            # zh_Hans_CN (CLDR likely subtags), and gettext never falls back to zh_CN. Write it there too.
+            mos = [po.with_suffix(".mo")]
+            parsed = str(Locale.parse(code))
+            if parsed != code:
+                mos.append(d / parsed / "LC_MESSAGES" / po.with_suffix(".mo").name)
+            if all(m.exists() and m.stat().st_mtime >= po.stat().st_mtime for m in mos):
                 continue
             with po.open("rb") as f:
-                catalog = read_po(f, locale=po.parent.parent.name)
-            tmp = mo.with_name(f".{mo.name}.{os.getpid()}")
-            with tmp.open("wb") as f:
-                write_mo(f, catalog, use_fuzzy=False)
-            tmp.replace(mo)
+                catalog = read_po(f, locale=code)
+            for mo in mos:
+                mo.parent.mkdir(parents=True, exist_ok=True)
+                tmp = mo.with_name(f".{mo.name}.{os.getpid()}")
+                with tmp.open("wb") as f:
+                    write_mo(f, catalog, use_fuzzy=False)
+                tmp.replace(mo)
             done += 1
     return done
 

@@ -33,6 +33,10 @@ def test_bureau_pages_render_for_the_bureau_art5_6_16(client, world, web_login, 
         world.session.commit()
         html = page_html(client.get(path, headers=h))
         assert ("<html lang=\"zh-CN\"" in html) == (lang == "zh-CN"), path
+    banks = page_html(client.get("/bureau/banks", headers=h))
+    # the catalogue is really loaded: Chinese words on a Chinese page, none on an English one
+    assert ("合作银行和网点" in banks) == (lang == "zh-CN") and ("Cooperating banks" in banks) == (lang == "en")
+    assert ("《办法》第6条第2款" in banks) == (lang == "zh-CN")
 
 
 def test_unpublishing_a_bank_in_the_page_writes_it_and_bad_codes_stay_beside_the_field_art6(client, db, world, web_login):

@@ -2,6 +2,7 @@
 it names (``DomainError.extra["field"]``, the same name the service and the API use), else above the form."""
 from __future__ import annotations
 
+from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 
 from app.extensions import db
@@ -14,7 +15,12 @@ def refuse_into(form: FlaskForm, e: DomainError) -> DomainError | None:
     db.session.rollback()
     name = e.extra.get("field")
     if name and name in form._fields:
-        form[name].errors = [*list(form[name].errors or []), e.translated()[1]]
+        from app.i18n import article
+
+        detail = e.translated()[1]
+        if e.article:
+            detail = f"{detail} ({article(e.article)})"
+        form[name].errors = [*list(form[name].errors or []), detail]
         return None
     return e
 
@@ -42,3 +48,9 @@ def helpers(bp) -> None:
     @bp.context_processor
     def _helpers():
         return {"art": article}
+
+
+def L_(message: str):
+    """A select option's label, translated when the option is rendered (WTForms prints option labels as
+    they are; the field macro translates labels, hints and errors, not options). Mark the source with N_."""
+    return lazy_gettext(message)

@@ -13,6 +13,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from app.extensions import db
 from app.i18n import N_
+from app.web.forms import L_
 from app.models import Bank, Outlet, StaffUser
 from app.models.enums import STAFF_ROLES, Role
 from app.services import audit, bureau, deadlines, sessions
@@ -191,7 +192,8 @@ class StaffFilter(FlaskForm):
         csrf = False
 
     role = SelectField(N_("Role"), choices=[], validators=[Optional()])
-    active = SelectField(N_("Status"), choices=[("", N_("All")), ("1", N_("Active")), ("0", N_("Deactivated"))],
+    active = SelectField(N_("Status"), choices=[("", L_(N_("All"))), ("1", L_(N_("Active"))),
+                                                ("0", L_(N_("Deactivated")))],
                          validators=[Optional()])
 
 
@@ -205,7 +207,7 @@ def staff():
     from app.web.labels import role_label
 
     f = StaffFilter(request.args)
-    f.role.choices = [("", N_("All"))] + [(str(r), role_label(r)) for r in sorted(STAFF_ROLES)]
+    f.role.choices = [("", L_(N_("All")))] + [(str(r), L_(role_label(r))) for r in sorted(STAFF_ROLES)]
     role = Role(f.role.data) if f.role.data in {str(r) for r in STAFF_ROLES} else None
     active = {"1": True, "0": False}.get(f.active.data or "")
     rows = bureau.staff_accounts(db.session, actor(), role=role, active=active)

@@ -10,6 +10,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from app.extensions import db, limiter
 from app.i18n import N_
+from app.web.forms import L_
 from app.models.complaint import (
     ComplainantType,
     ComplaintKind,
@@ -61,7 +62,7 @@ def _helpers():
 
 
 def choices(enum) -> list[tuple[str, str]]:
-    return [(str(m), LABELS[enum][str(m)]) for m in enum]
+    return [(str(m), L_(LABELS[enum][str(m)])) for m in enum]
 
 
 class ComplaintForm(FlaskForm):
@@ -87,8 +88,8 @@ class ComplaintForm(FlaskForm):
 def _complaint_form() -> ComplaintForm:
     form = ComplaintForm()
     banks, agencies = complaints.parties(db.session)
-    form.party_bank_id.choices = [(None, N_("— not a bank —"))] + [(b.id, b.name) for b in banks]
-    form.party_agency_id.choices = [(None, N_("— not an agency that uses the card —"))] + [(a.id, a.name)
+    form.party_bank_id.choices = [(None, L_(N_("— not a bank —")))] + [(b.id, b.name) for b in banks]
+    form.party_agency_id.choices = [(None, L_(N_("— not an agency that uses the card —")))] + [(a.id, a.name)
                                                                                         for a in agencies]
     return form
 
@@ -170,7 +171,7 @@ class StatusFilter(FlaskForm):
     class Meta:
         csrf = False
 
-    status = SelectField(N_("Status"), choices=[("", N_("All"))] + choices(ComplaintStatus), validators=[Optional()])
+    status = SelectField(N_("Status"), choices=[("", L_(N_("All")))] + choices(ComplaintStatus), validators=[Optional()])
     mine = BooleanField(N_("Only those assigned to me"))
 
 

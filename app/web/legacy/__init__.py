@@ -11,6 +11,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from app.extensions import db
 from app.i18n import N_
+from app.web.forms import L_
 from app.models.legacy import LegacyKind
 from app.services import legacy
 from app.services.errors import DomainError
@@ -26,7 +27,7 @@ KIND_LABELS = {
     "health_card": N_("Resident health card"), "elderly_card": N_("Senior citizen card"),
     "employment_certificate": N_("Employment certificate"), "other": N_("Other certificate"),
 }
-KINDS = [(str(k), KIND_LABELS[str(k)]) for k in LegacyKind]
+KINDS = [(str(k), L_(KIND_LABELS[str(k)])) for k in LegacyKind]
 
 
 class LinkForm(FlaskForm):

@@ -412,3 +412,14 @@ def parties(session: Session) -> tuple[list[Bank], list[Agency]]:
     banks = list(session.scalars(select(Bank).order_by(Bank.code)))
     agencies = list(session.scalars(select(Agency).where(Agency.kind == AgencyKind.APPLICATION).order_by(Agency.code)))
     return banks, agencies
+
+
+def open_count(session: Session, actor: Actor) -> int:
+    """How many complaints routed to the actor's authority are still open (a dashboard figure; no personal data,
+    so no audited read)."""
+    from sqlalchemy import func
+
+    if actor.role not in HANDLERS or actor.agency_id is None:
+        return 0
+    return session.scalar(select(func.count()).select_from(Complaint).where(
+        Complaint.authority_agency_id == actor.agency_id, Complaint.status.in_(list(OPEN)))) or 0

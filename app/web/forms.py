@@ -54,3 +54,10 @@ def L_(message: str):
     """A select option's label, translated when the option is rendered (WTForms prints option labels as
     they are; the field macro translates labels, hints and errors, not options). Mark the source with N_."""
     return lazy_gettext(message)
+
+
+def options(pairs) -> list:
+    """Select options from (value, label) pairs (WTForms 3.3 deprecates bare tuples)."""
+    from wtforms.fields.choices import SelectChoice
+
+    return [SelectChoice(v, label) for v, label in pairs]

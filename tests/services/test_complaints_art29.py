@@ -212,3 +212,15 @@ def test_staff_reads_of_complaints_are_audited_art16(session, world):
     reads = session.scalars(select(AuditEntry).where(AuditEntry.seq > before)).all()
     assert [e.action for e in reads] == ["complaint.read", "complaint.read"]
     assert all(e.actor_id == world.staff["bureau"].id for e in reads)
+
+
+def test_open_count_is_the_authoritys_open_complaints_art29(session, world):
+    a = _file(session, world).complaint
+    _file(session, world)
+    complaints.file(session, intake(party_kind=PartyKind.BUREAU), channel=IntakeChannel.WEB)  # referred away
+    bureau = world.actor("bureau")
+    assert complaints.open_count(session, bureau) == 2
+    complaints.assign(session, bureau, a.id, world.staff["bureau"].id)
+    complaints.close(session, bureau, a.id, ComplaintOutcome.WITHDRAWN, "投诉人撤回")
+    assert complaints.open_count(session, bureau) == 1
+    assert complaints.open_count(session, world.clerk) == 0

@@ -55,14 +55,22 @@ def test_unpublishing_a_bank_in_the_page_writes_it_and_bad_codes_stay_beside_the
     assert resp.status_code == 400 and db.session.get(Bank, icbc.id).published is False
 
 
-def test_calendar_preview_shows_due_dates_and_writes_nothing_art10_25(client, db, world, web_login):
+def test_calendar_preview_shows_due_dates_and_writes_nothing_art10_25(client, db, world, web_login, clock):
+    from datetime import datetime, timezone
+
+    from app.models.enums import CardStatus
+
+    clock.set(datetime(2026, 12, 28, 2, 0, tzinfo=timezone.utc))
+    card = world.card(CardStatus.ACCEPTED)  # due in January 2027: provisional, no 2027 data yet
     web_login(world, "bureau")
     token = csrf_from(page_html(client.get("/bureau/calendar")))
     before = row_counts(db)
-    data = {"year": "2027", "holidays": "2027-01-01\n2027-02-06", "workdays": "", "source": "国务院办公厅通知",
-            "action": "preview", "csrf_token": token}
+    data = {"year": "2027", "holidays": "2027-01-01\n2027-01-04\n2027-01-05", "workdays": "",
+            "source": "国务院办公厅通知", "action": "preview", "csrf_token": token}
     html = page_html(client.post("/bureau/calendar", data=data))
     assert 'id="preview"' in html and row_counts(db) == before
+    row = re.search(r"<tr><td>(\d+)</td><td>(\d+)</td>", html)
+    assert row and int(row.group(2)) == card.id  # the card whose due date the load would move
     bad = page_html(client.post("/bureau/calendar", data={**data, "holidays": "2027-13-01"}), 422)
     assert _error_beside(bad, "holidays") and row_counts(db) == before
 

@@ -13,7 +13,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from app.extensions import db
 from app.i18n import N_
-from app.web.forms import L_
+from app.web.forms import L_, options
 from app.models import Bank, Outlet, StaffUser
 from app.models.enums import STAFF_ROLES, Role
 from app.services import audit, bureau, deadlines, sessions
@@ -192,8 +192,8 @@ class StaffFilter(FlaskForm):
         csrf = False
 
     role = SelectField(N_("Role"), choices=[], validators=[Optional()])
-    active = SelectField(N_("Status"), choices=[("", L_(N_("All"))), ("1", L_(N_("Active"))),
-                                                ("0", L_(N_("Deactivated")))],
+    active = SelectField(N_("Status"), choices=options([("", L_(N_("All"))), ("1", L_(N_("Active"))),
+                                                         ("0", L_(N_("Deactivated")))]),
                          validators=[Optional()])
 
 
@@ -207,7 +207,7 @@ def staff():
     from app.web.labels import role_label
 
     f = StaffFilter(request.args)
-    f.role.choices = [("", L_(N_("All")))] + [(str(r), L_(role_label(r))) for r in sorted(STAFF_ROLES)]
+    f.role.choices = options([("", L_(N_("All")))] + [(str(r), L_(role_label(r))) for r in sorted(STAFF_ROLES)])
     role = Role(f.role.data) if f.role.data in {str(r) for r in STAFF_ROLES} else None
     active = {"1": True, "0": False}.get(f.active.data or "")
     rows = bureau.staff_accounts(db.session, actor(), role=role, active=active)

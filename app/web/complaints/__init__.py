@@ -10,7 +10,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from app.extensions import db, limiter
 from app.i18n import N_
-from app.web.forms import L_
+from app.web.forms import L_, options
 from app.models.complaint import (
     ComplainantType,
     ComplaintKind,
@@ -62,19 +62,19 @@ def _helpers():
 
 
 def choices(enum) -> list[tuple[str, str]]:
-    return [(str(m), L_(LABELS[enum][str(m)])) for m in enum]
+    return [(str(m), L_(LABELS[enum][str(m)])) for m in enum]  # pairs: see options()
 
 
 class ComplaintForm(FlaskForm):
-    kind = RadioField(N_("What do you want to file?"), choices=choices(ComplaintKind),
+    kind = RadioField(N_("What do you want to file?"), choices=options(choices(ComplaintKind)),
                       validators=[DataRequired(REQUIRED)], default="complaint")
-    complainant_type = SelectField(N_("You are"), choices=choices(ComplainantType), validators=[DataRequired(REQUIRED)])
+    complainant_type = SelectField(N_("You are"), choices=options(choices(ComplainantType)), validators=[DataRequired(REQUIRED)])
     anonymous = BooleanField(N_("File anonymously (reports only)"))
     complainant_name = StringField(N_("Your name, or your organisation's"),
                                    validators=[Optional(), Length(max=complaints.NAME_MAX)])
     complainant_phone = StringField(N_("Mobile phone for the reply"), validators=[Optional(), Length(max=24)],
                                     render_kw={"type": "tel", "autocomplete": "tel"})
-    party_kind = SelectField(N_("Whom is it about?"), choices=choices(PartyKind), validators=[DataRequired(REQUIRED)])
+    party_kind = SelectField(N_("Whom is it about?"), choices=options(choices(PartyKind)), validators=[DataRequired(REQUIRED)])
     party_bank_id = SelectField(N_("Which bank"), coerce=optional_int, validators=[Optional()])
     party_agency_id = SelectField(N_("Which agency"), coerce=optional_int, validators=[Optional()])
     about_staff = BooleanField(N_("It is about a member of their staff"))
@@ -88,9 +88,9 @@ class ComplaintForm(FlaskForm):
 def _complaint_form() -> ComplaintForm:
     form = ComplaintForm()
     banks, agencies = complaints.parties(db.session)
-    form.party_bank_id.choices = [(None, L_(N_("— not a bank —")))] + [(b.id, b.name) for b in banks]
-    form.party_agency_id.choices = [(None, L_(N_("— not an agency that uses the card —")))] + [(a.id, a.name)
-                                                                                        for a in agencies]
+    form.party_bank_id.choices = options([(None, L_(N_("— not a bank —")))] + [(b.id, b.name) for b in banks])
+    form.party_agency_id.choices = options([(None, L_(N_("— not an agency that uses the card —")))]
+                                           + [(a.id, a.name) for a in agencies])
     return form
 
 
@@ -171,7 +171,7 @@ class StatusFilter(FlaskForm):
     class Meta:
         csrf = False
 
-    status = SelectField(N_("Status"), choices=[("", L_(N_("All")))] + choices(ComplaintStatus), validators=[Optional()])
+    status = SelectField(N_("Status"), choices=options([("", L_(N_("All")))] + choices(ComplaintStatus)), validators=[Optional()])
     mine = BooleanField(N_("Only those assigned to me"))
 
 
@@ -188,7 +188,7 @@ class InvestigateForm(FlaskForm):
 
 class CloseForm(FlaskForm):
     version = HiddenField()
-    outcome = SelectField(N_("Outcome"), choices=choices(ComplaintOutcome), validators=[DataRequired(REQUIRED)])
+    outcome = SelectField(N_("Outcome"), choices=options(choices(ComplaintOutcome)), validators=[DataRequired(REQUIRED)])
     reply = TextAreaField(N_("Reply to the complainant"), validators=[DataRequired(REQUIRED),
                                                                       Length(max=complaints.REPLY_MAX)])
     note = TextAreaField(N_("Closing note (internal)"), validators=[Optional(), Length(max=complaints.NOTE_MAX)])
@@ -204,13 +204,17 @@ def index():
     return render_template("complaints/index.html", rows=rows, filter=f, labels=LABELS)
 
 
+def _handlers() -> list:
+    return options([(None, "—")] + [(u.id, f"{u.display_name} ({u.username})")
+                                    for u in complaints.assignable(db.session, actor())])
+
+
 def _case(complaint_id: int, forms: dict | None = None, refusal=None, status: int = 200):
     c, steps = complaints.get(db.session, actor(), complaint_id)
     db.session.commit()
     forms = forms or {}
     assign = forms.get("assign") or AssignForm(formdata=None, version=c.version, assignee_id=c.assignee_id)
-    assign.assignee_id.choices = [(None, "—")] + [(u.id, f"{u.display_name} ({u.username})")
-                                                  for u in complaints.assignable(db.session, actor())]
+    assign.assignee_id.choices = _handlers()
     investigate = forms.get("investigate") or InvestigateForm(formdata=None, version=c.version)
     close = forms.get("close") or CloseForm(formdata=None, version=c.version)
     for f in (assign, investigate, close):
@@ -229,7 +233,7 @@ def case(complaint_id):
 
 def _step(complaint_id: int, key: str, form: FlaskForm, call):
     if key == "assign":
-        form.assignee_id.choices = [(None, "—")] + [(u.id, u.username) for u in complaints.assignable(db.session, actor())]
+        form.assignee_id.choices = _handlers()
     if not form.validate():
         return _case(complaint_id, {key: form}, status=422)
     try:

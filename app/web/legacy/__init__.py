@@ -11,7 +11,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from app.extensions import db
 from app.i18n import N_
-from app.web.forms import L_
+from app.web.forms import L_, options
 from app.models.legacy import LegacyKind
 from app.services import legacy
 from app.services.errors import DomainError
@@ -27,11 +27,11 @@ KIND_LABELS = {
     "health_card": N_("Resident health card"), "elderly_card": N_("Senior citizen card"),
     "employment_certificate": N_("Employment certificate"), "other": N_("Other certificate"),
 }
-KINDS = [(str(k), L_(KIND_LABELS[str(k)])) for k in LegacyKind]
+KINDS = [(str(k), L_(KIND_LABELS[str(k)])) for k in LegacyKind]  # pairs: options() per form
 
 
 class LinkForm(FlaskForm):
-    kind = SelectField(N_("Certificate"), choices=KINDS, validators=[DataRequired(REQUIRED)])
+    kind = SelectField(N_("Certificate"), choices=options(KINDS), validators=[DataRequired(REQUIRED)])
     number = StringField(N_("Certificate number"), validators=[DataRequired(REQUIRED), Length(max=legacy.NUMBER_MAX)],
                          render_kw={"autocomplete": "off"})
     issuer = StringField(N_("Issued by"), validators=[DataRequired(REQUIRED), Length(max=legacy.ISSUER_MAX)])
@@ -41,7 +41,7 @@ class LinkForm(FlaskForm):
 
 
 class LookupForm(FlaskForm):
-    kind = SelectField(N_("Certificate"), choices=KINDS, validators=[DataRequired(REQUIRED)])
+    kind = SelectField(N_("Certificate"), choices=options(KINDS), validators=[DataRequired(REQUIRED)])
     number = StringField(N_("Certificate number"), validators=[DataRequired(REQUIRED), Length(max=legacy.NUMBER_MAX)],
                          render_kw={"autocomplete": "off"})
 

@@ -1,7 +1,8 @@
 """Languages (Flask-Babel): zh_CN by default, en. One mechanism for pages and the API.
 
 * The locale of a request: the signed-in member of staff's choice (web session, stored on the
-  account), else the browser's ``Accept-Language``, else zh_CN.
+  account), else the browser's ``Accept-Language``, else zh_CN. An API call without
+  ``Accept-Language`` gets English, the source language (clients that ask get their language).
 * Catalogues: ``app/translations/`` (the core: API errors, sign-in, layout) and one per web area
   (``app/web/<area>/translations/``) so that areas are translated independently; Flask-Babel merges
   them. Source messages are English. ``scripts/i18n.py update`` extracts and updates them all;
@@ -24,9 +25,13 @@ from flask_babel import Babel, format_currency, format_date, format_datetime, fo
 ROOT = Path(__file__).resolve().parent
 LOCALES = ("zh_CN", "en")
 DEFAULT_LOCALE = "zh_CN"
+API_DEFAULT_LOCALE = "en"
 log = logging.getLogger("app.i18n")
 
 babel = Babel()
+# Babel parses "zh_CN" as zh_Hans_CN (CLDR) and looks for a catalogue of that name: the .po lives under
+# zh_CN/, its .mo is also written under zh_Hans_CN/ (generated, git-ignored).
+CATALOGUE_ALIASES = {"zh_CN": "zh_Hans_CN"}
 
 
 def N_(message: str) -> str:
@@ -44,29 +49,24 @@ def compile_catalogues(dirs: list[Path] | None = None) -> int:
     from babel.messages.mofile import write_mo
     from babel.messages.pofile import read_po
 
-    from babel import Locale
-
     done = 0
     for d in dirs or translation_dirs():
         for po in d.glob("*/LC_MESSAGES/*.po"):
-            code = po.parent.parent.name
-            # Flask-Babel looks a catalogue up under the PARSED locale's name: Locale.parse("zh_CN") is
-            # zh_Hans_CN (CLDR likely subtags), and gettext never falls back to zh_CN. Write it there too.
-            mos = [po.with_suffix(".mo")]
-            parsed = str(Locale.parse(code))
-            if parsed != code:
-                mos.append(d / parsed / "LC_MESSAGES" / po.with_suffix(".mo").name)
-            if all(m.exists() and m.stat().st_mtime >= po.stat().st_mtime for m in mos):
-                continue
-            with po.open("rb") as f:
-                catalog = read_po(f, locale=code)
-            for mo in mos:
+            targets = [po.with_suffix(".mo")]
+            alias = CATALOGUE_ALIASES.get(po.parent.parent.name)
+            if alias:
+                targets.append(d / alias / "LC_MESSAGES" / po.with_suffix(".mo").name)
+            for mo in targets:
+                if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+                    continue
+                with po.open("rb") as f:
+                    catalog = read_po(f, locale=po.parent.parent.name)
                 mo.parent.mkdir(parents=True, exist_ok=True)
                 tmp = mo.with_name(f".{mo.name}.{os.getpid()}")
                 with tmp.open("wb") as f:
                     write_mo(f, catalog, use_fuzzy=False)
                 tmp.replace(mo)
-            done += 1
+                done += 1
     return done
 
 
@@ -75,6 +75,10 @@ def select_locale() -> str:
     if chosen in LOCALES:
         return chosen
     if request:
+        if not request.accept_languages and request.path.startswith(("/api/", "/.well-known/")):
+            # The API answers a client that asks for no language in its source language (its
+            # problem types are the stable part); pages default to Chinese.
+            return API_DEFAULT_LOCALE
         return request.accept_languages.best_match(LOCALES) or _primary_match() or DEFAULT_LOCALE
     return DEFAULT_LOCALE
 
@@ -114,7 +118,15 @@ def money(fen: int | None) -> str:
     return format_currency(fen / 100, "CNY")
 
 
-def day(d: date | datetime | None) -> str:
+def _parsed(d):
+    """A date or datetime, also from its ISO text (as the API's schemas dump them)."""
+    if isinstance(d, str):
+        return datetime.fromisoformat(d) if "T" in d else date.fromisoformat(d)
+    return d
+
+
+def day(d: date | datetime | str | None) -> str:
+    d = _parsed(d)
     if d is None:
         return ""
     if isinstance(d, datetime):
@@ -122,7 +134,8 @@ def day(d: date | datetime | None) -> str:
     return format_date(d, format="long")
 
 
-def moment(d: datetime | None) -> str:
+def moment(d: datetime | str | None) -> str:
+    d = _parsed(d)
     if d is None:
         return ""
     return format_datetime(d, format="medium")
@@ -186,5 +199,14 @@ def init_app(app: Flask) -> None:
     except OSError as e:  # a read-only install ships its .mo files
         log.warning("could not compile the message catalogues: %s", e)
     babel.init_app(app, locale_selector=select_locale)
+
+    @app.before_request
+    def _fresh_locale():
+        # Flask-Babel keeps the locale on the app context, which a test (or a CLI command) may share
+        # across requests: every request chooses its own.
+        from flask_babel import refresh
+
+        g.pop("web_locale", None)
+        refresh()
     app.jinja_env.filters.update(money=money, day=day, moment=moment, number=number, article=article)
-    app.jinja_env.globals.update(translate=translate)
+    app.jinja_env.globals.update(translate=translate, N_=N_)

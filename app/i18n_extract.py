@@ -22,7 +22,9 @@ from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir, extract_p
 from babel.messages.catalog import Catalog
 
 ROOT = Path(__file__).resolve().parent  # app/
-KEYWORDS = {**DEFAULT_KEYWORDS, "N_": None, "lazy_gettext": None, "_l": None}
+KEYWORDS = {**DEFAULT_KEYWORDS, "N_": None, "lazy_gettext": None, "_l": None,
+            # ValueErrors whose message reaches the caller through an InvalidInput (template + params)
+            "DocumentError": (2,), "ScheduleError": None}
 
 
 @cache
@@ -54,12 +56,33 @@ def extract(fileobj, keywords, comment_tags, options):
     kw = [*keywords, *KEYWORDS, *errors]
     import io
 
-    yield from extract_python(io.BytesIO(source), kw, comment_tags, options)
     try:
         tree = ast.parse(source)
     except SyntaxError:
+        tree = None
+    # Babel glues the branches of ``"a" if c else "b"`` into one message "ab": dropped, the branches
+    # are extracted one by one below.
+    glued = set()
+    for node in ast.walk(tree) if tree else ():
+        if isinstance(node, ast.IfExp):
+            strings = [n.value for n in ast.walk(node) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+            glued.add("".join(strings))
+    for lineno, funcname, message, comments in extract_python(io.BytesIO(source), kw, comment_tags, options):
+        first = message[0] if isinstance(message, (tuple, list)) else message
+        if first not in glued:
+            yield lineno, funcname, message, comments
+    if tree is None:
         return
     for node in ast.walk(tree):
+        # ``SomeError("one message" if c else "another", …)``: both branches
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in errors and node.args:
+            arg = node.args[0]
+            while isinstance(arg, ast.IfExp):
+                for branch in (arg.body, arg.orelse):
+                    if isinstance(branch, ast.Constant) and isinstance(branch.value, str):
+                        yield branch.lineno, "N_", branch.value, []
+                arg = arg.orelse
+            continue
         if not (isinstance(node, ast.ClassDef) and node.name in errors):
             continue
         for stmt in node.body:

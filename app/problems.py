@@ -142,6 +142,8 @@ def register(app: Flask) -> None:
         # One problem type per meaning: a schema error (422 from webargs) is invalid input, like a domain one.
         slug = "invalid-input" if e.code == 422 else (e.name or "error").lower().replace(" ", "-")
         detail = getattr(e, "data", {}).get("message") if hasattr(e, "data") else None
+        if detail is None and hasattr(e, "params"):  # a source message with values (RoleForbidden)
+            detail = translate(e.message, **e.params)
         return problem(e.code or 500, slug, e.name, detail or e.description, errors=messages)
 
     @app.errorhandler(Exception)

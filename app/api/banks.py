@@ -28,5 +28,5 @@ def list_outlets(bank_id):
     """A bank's outlets; `instant` marks instant card-making outlets (Art. 10 ¶2)."""
     bank = db.session.get(Bank, bank_id)
     if bank is None or not bank.published:
-        raise NotFound(f"No published bank {bank_id}.")
+        raise NotFound("No published bank {bank_id}.", params={"bank_id": bank_id})
     return db.session.scalars(select(Outlet).where(Outlet.bank_id == bank_id).order_by(Outlet.code)).all(), CACHEABLE

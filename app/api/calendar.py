@@ -56,7 +56,8 @@ def day(day):
     try:
         d = parse_iso_date(day)
     except ValueError:
-        raise InvalidInput(f"date: {day!r} is not a real date written YYYY-MM-DD", field="date") from None
+        raise InvalidInput("date: {day!r} is not a real date written YYYY-MM-DD", field="date",
+                           params={"day": day}) from None
     info = deadlines.day_info(db.session, d)
     return {"date": d.isoformat(), "working_day": info.status.workday, "provisional": info.status.provisional,
             "basis": info.basis,

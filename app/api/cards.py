@@ -112,7 +112,7 @@ def _field(name: str) -> Field:
     try:
         return Field(name)
     except ValueError:
-        raise InvalidInput(f"Unknown application field '{name}'.", field="field") from None
+        raise InvalidInput("Unknown application field '{name}'.", field="field", params={"name": name}) from None
 
 
 # (url suffix, operation, input schema, call(session, actor, card_id, body, version) -> Card, status code)

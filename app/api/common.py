@@ -95,7 +95,8 @@ def expected_version(card_id: int) -> int:
         raise PreconditionRequired()
     m = _ETAG.match(header.strip())
     if not m or int(m.group(1)) != card_id:
-        raise PreconditionFailed(f"If-Match {header!r} is not an ETag of card {card_id}.")
+        raise PreconditionFailed("If-Match {header!r} is not an ETag of card {card_id}.",
+                                 params={"header": header, "card_id": card_id})
     return int(m.group(2))
 
 

@@ -40,7 +40,7 @@ def _disclosed(person_id: int, what: str, subject: str | None = None):
     the answer leaves."""
     person = db.session.get(lifecycle.Person, person_id)
     if person is None:
-        raise NotFound(f"No cardholder {person_id}.")
+        raise NotFound("No cardholder {person_id}.", params={"person_id": person_id})
     disclosure.disclose(db.session, current_actor(), person.id, what, subject=subject)
     disclosure.commit_read(db.session)
     return person

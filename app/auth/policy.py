@@ -13,11 +13,22 @@ from flask_jwt_extended.exceptions import WrongTokenError
 from werkzeug.exceptions import Forbidden
 
 from app.auth.tokens import require_exp
+from app.i18n import N_
 from app.models.enums import Channel, Role
 from app.services.actor import Actor
 from app.services.lifecycle_rules import Op, channel_refusal, roles_for
 
 PUBLIC = frozenset({"public"})
+
+
+class RoleForbidden(Forbidden):
+    """403 for a role outside a view's policy; its detail is translated when rendered (app.problems)."""
+
+    message = N_("This operation is not open to the role '{role}'.")
+
+    def __init__(self, role):
+        self.params = {"role": role}
+        super().__init__(self.message.format(**self.params))
 
 # The channel a role works through unless it names another (a teller answering the bank hotline).
 DEFAULT_CHANNEL = {
@@ -57,7 +68,7 @@ def allow(*roles: Role, op: Op | None = None, public: bool = False, refresh: boo
                 if role not in roles:
                     if op is not None:
                         raise channel_refusal(op, role)
-                    raise Forbidden(f"This operation is not open to the role '{role}'.")
+                    raise RoleForbidden(role)
             return view(*args, **kwargs)
 
         wrapper.policy = PUBLIC if public else frozenset(roles)

@@ -13,6 +13,7 @@ from flask_jwt_extended import JWTManager, create_access_token, create_refresh_t
 from jwt.exceptions import MissingRequiredClaimError
 
 from app.extensions import db
+from app.i18n import N_
 from app.models import AuthSession, StaffUser
 from app.models.enums import Role
 from app.services import clock, sessions
@@ -98,7 +99,7 @@ def require_exp(payload: dict) -> None:
         raise MissingRequiredClaimError("exp")
 
 
-INVALID = "The token is invalid. Log in again."
+INVALID = N_("The token is invalid. Log in again.")
 
 
 def register(jwt: JWTManager) -> None:
@@ -115,18 +116,18 @@ def register(jwt: JWTManager) -> None:
 
     @jwt.unauthorized_loader
     def _missing(reason):
-        return problem(401, "unauthenticated", "Authentication required", reason)
+        return problem(401, "unauthenticated", N_("Authentication required"), reason)
 
     @jwt.invalid_token_loader
     def _invalid(reason):
         # The decoder's own reason (which check failed, where) helps an attacker more than a user.
-        return problem(401, "invalid-token", "Invalid token", INVALID)
+        return problem(401, "invalid-token", N_("Invalid token"), INVALID)
 
     @jwt.expired_token_loader
     def _expired(header, payload):
-        return problem(401, "token-expired", "Token expired", "Log in again or use your refresh token.")
+        return problem(401, "token-expired", N_("Token expired"), N_("Log in again or use your refresh token."))
 
     @jwt.revoked_token_loader
     def _revoked_resp(header, payload):
-        return problem(401, "token-revoked", "Session ended",
-                       "This session has ended (logout, account change or its time limit). Log in again.")
+        return problem(401, "token-revoked", N_("Session ended"),
+                       N_("This session has ended (logout, account change or its time limit). Log in again."))

@@ -100,7 +100,7 @@ def plan_year(session: Session, data: dict) -> YearPlan:
     try:
         ys = parse_year_schedule(data)
     except ScheduleError as e:
-        raise InvalidInput(str(e), field="schedule") from None
+        raise InvalidInput(e.template, field="schedule", params=e.params) from None
     return YearPlan(ys, plausibility_warnings(ys), _changes(session, calendar(session).with_schedules(ys)))
 
 
@@ -113,9 +113,9 @@ def load_year(session: Session, data: dict, *, loaded_by: str | None = None,
     plan = plan_year(session, data)
     if plan.warnings and not confirm:
         raise ConfirmationRequired(
-            f"The {plan.schedule.year} schedule looks unlike any published year: {'; '.join(plan.warnings)} "
-            f"It would change {len(plan.changes)} due date(s). Send it again with confirm to load it.",
-            warnings=plan.warnings, changes=plan.changes_json())
+            "The {year} schedule looks unlike any published year: {warnings} It would change {count} due date(s). "
+            "Send it again with confirm to load it.", warnings=plan.warnings, changes=plan.changes_json(),
+            params={"year": plan.schedule.year, "warnings": "; ".join(plan.warnings), "count": len(plan.changes)})
     ys = plan.schedule
     row = session.get(WorkdaySchedule, ys.year) or WorkdaySchedule(year=ys.year)
     row.holidays = sorted(d.isoformat() for d in ys.holidays)
@@ -142,7 +142,8 @@ class YearInForce:
 
 def _check_year(year: int) -> None:
     if not YEAR_MIN <= year <= YEAR_MAX:
-        raise InvalidInput(f"year must be from {YEAR_MIN} to {YEAR_MAX}, not {year}", field="year")
+        raise InvalidInput("year must be from {first} to {last}, not {year}", field="year",
+                           params={"first": YEAR_MIN, "last": YEAR_MAX, "year": year})
 
 
 def year_in_force(session: Session, year: int) -> YearInForce:

@@ -373,13 +373,13 @@ def _case(session: Session, actor: Actor, person_id: int, kind: Case, ref: str |
     """The case a reveal serves, checked against what the system holds; its audit subject."""
     ref = (ref or "").strip()
     if not ref:
-        raise InvalidInput(f"Name the {kind} this inquiry serves (case).", article=ARTICLE, field="case")
+        raise InvalidInput("Name the {kind} this inquiry serves (case).", article=ARTICLE, field="case", params={"kind": kind})
     if kind is Case.COMPLAINT:
         if len(ref) > 60:
             raise InvalidInput("A complaint reference has at most 60 characters.", field="case")
         return f"complaint:{ref}"
     if not ref.isdigit():
-        raise InvalidInput(f"The {kind} is named by its number.", field="case")
+        raise InvalidInput("The {kind} is named by its number.", field="case", params={"kind": kind})
     if kind is Case.CARD:
         card = session.get(Card, int(ref))
         if card is None or card.person_id != person_id:
@@ -398,12 +398,12 @@ def _purpose(purpose: str, detail: str) -> tuple[PurposeRule, str]:
     try:
         rule = PURPOSES[Purpose(purpose)]
     except ValueError:
-        raise InvalidInput(f"The purpose is one of: {', '.join(PURPOSES)}.", article=ARTICLE,
-                           field="purpose") from None
+        raise InvalidInput("The purpose is one of: {purposes}.", article=ARTICLE,
+                           field="purpose", params={"purposes": ", ".join(PURPOSES)}) from None
     detail = " ".join((detail or "").split())
     if not detail or len(detail) > MAX_DETAIL:
-        raise InvalidInput(f"Say in a few words what the inquiry is for (detail, at most {MAX_DETAIL} characters).",
-                           article=ARTICLE, field="detail")
+        raise InvalidInput("Say in a few words what the inquiry is for (detail, at most {MAX_DETAIL} characters).",
+                           article=ARTICLE, field="detail", params={"MAX_DETAIL": MAX_DETAIL})
     return rule, f"{purpose}: {detail}"
 
 
@@ -411,9 +411,10 @@ def _serves(session: Session, actor: Actor, person_id: int, purpose: str, rule: 
             case: str | None) -> str | None:
     """The case's audit subject, for a purpose of the actor's role; 422 otherwise (Art. 16)."""
     if actor.role not in rule.roles:
-        raise InvalidInput(f"'{purpose}' is not a purpose of the role '{actor.role}'; its purposes: "
-                           f"{', '.join(p for p, r in PURPOSES.items() if actor.role in r.roles) or 'none'}.",
-                           article=ARTICLE, field="purpose")
+        own = ", ".join(p for p, r in PURPOSES.items() if actor.role in r.roles) or "none"
+        raise InvalidInput("'{purpose}' is not a purpose of the role '{role}'; its purposes: {purposes}.",
+                           article=ARTICLE, field="purpose", params={"purpose": purpose, "role": actor.role,
+                                                                    "purposes": own})
     return _case(session, actor, person_id, rule.case, case) if rule.case else None
 
 
@@ -434,12 +435,13 @@ def reveal(session: Session, actor: Actor, person_id: int, fields: Iterable[str]
     try:
         wanted = sorted({Revealable(f) for f in fields})
     except ValueError:
-        raise InvalidInput(f"Fields to reveal: {', '.join(sorted(ALL_FIELDS))}.", field="fields") from None
+        raise InvalidInput("Fields to reveal: {fields}.", field="fields",
+                           params={"fields": ", ".join(sorted(ALL_FIELDS))}) from None
     if not wanted:
         raise InvalidInput("Name at least one field to reveal.", field="fields")
     person = session.get(Person, person_id)
     if person is None:
-        raise NotFound(f"No cardholder {person_id}.")
+        raise NotFound("No cardholder {person_id}.", params={"person_id": person_id})
     names = [str(f) for f in wanted]
     grant = REVEAL.get(actor.role)
     if grant is None:

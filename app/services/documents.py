@@ -50,9 +50,12 @@ __all__ = [
 
 
 class DocumentError(ValueError):
-    """A document number, nationality or mobile that breaks a rule; ``field`` names the input."""
+    """A document number, nationality or mobile that breaks a rule; ``field`` names the input.
+    ``template`` and ``params``: the source message and its values, translated when shown (app.i18n)."""
 
-    def __init__(self, field: str, message: str):
+    def __init__(self, field: str, message: str, params: dict | None = None):
+        self.template, self.params = message, params or {}
+        message = message.format(**params) if params else message
         super().__init__(message)
         self.field = field
         self.message = message
@@ -191,7 +194,7 @@ def _clean(value: object, field: str) -> str:
     """NFKC (full-width digits and letters typed with a Chinese input method become ASCII),
     no whitespace, upper case."""
     if not isinstance(value, str):
-        raise DocumentError(field, f"{field} must be text")
+        raise DocumentError(field, "{field} must be text", params={"field": field})
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", value)).upper()
 
 
@@ -200,11 +203,14 @@ def _birth_date(code: str, today: date, field: str = "number") -> date:
     try:
         born = date(int(code[:4]), int(code[4:6]), int(code[6:8]))
     except ValueError:
-        raise DocumentError(field, f"the birth date {code} in the number is not a real date") from None
+        raise DocumentError(field, "the birth date {code} in the number is not a real date",
+                            params={"code": code}) from None
     if born < EARLIEST_BIRTH_DATE:
-        raise DocumentError(field, f"the birth date {born.isoformat()} in the number is before 1900")
+        raise DocumentError(field, "the birth date {born} in the number is before 1900",
+                            params={"born": born.isoformat()})
     if born > today:
-        raise DocumentError(field, f"the birth date {born.isoformat()} in the number is in the future")
+        raise DocumentError(field, "the birth date {born} in the number is in the future",
+                            params={"born": born.isoformat()})
     return born
 
 
@@ -225,11 +231,11 @@ def _resident_id(number: str, today: date, nationality: str | None) -> Document:
     born, sex = _gb11643(number, today)
     if number[:6] in _PERMIT_REGIONS:
         kind = _PERMIT_REGIONS[number[:6]]
-        raise DocumentError("number", f"{number[:6]} is the address code of a residence permit, "
-                                      f"not of a resident ID card: use the document type {kind.value}")
+        raise DocumentError("number", "{code} is the address code of a residence permit, not of a resident ID card: "
+                                      "use the document type {kind}", params={"code": number[:6], "kind": kind.value})
     if number[:2] not in PROVINCE_CODES:
-        raise DocumentError("number", f"{number[:2]} is not a province code (GB/T 2260): the first "
-                                      "two digits of a resident ID number name a province")
+        raise DocumentError("number", "{code} is not a province code (GB/T 2260): the first two digits of a resident "
+                                      "ID number name a province", params={"code": number[:2]})
     return Document(DocumentType.RESIDENT_ID, number, born, sex)
 
 
@@ -237,8 +243,8 @@ def _resident_permit(doc_type: DocumentType, regions: tuple[str, ...]):
     def check(number: str, today: date, nationality: str | None) -> Document:
         born, sex = _gb11643(number, today)
         if number[:6] not in regions:
-            raise DocumentError("number", f"a {doc_type.value} number must start with "
-                                          f"{' or '.join(regions)}")
+            raise DocumentError("number", "a {kind} number must start with {prefixes}",
+                                params={"kind": doc_type.value, "prefixes": " or ".join(regions)})
         return Document(doc_type, number, born, sex)
 
     return check
@@ -263,7 +269,8 @@ def _taiwan_travel_permit(number: str, today: date, nationality: str | None) -> 
 def _nationality(value: object) -> str:
     code = _clean(value, "nationality")
     if code not in ISO3166_ALPHA3_TO_NUMERIC:
-        raise DocumentError("nationality", f"{code or 'an empty value'} is not an ISO 3166-1 alpha-3 country code")
+        raise DocumentError("nationality", "{code} is not an ISO 3166-1 alpha-3 country code",
+                            params={"code": code or "an empty value"})
     return code
 
 
@@ -289,14 +296,16 @@ def _permanent_residence(number: str, today: date, nationality: str | None) -> D
         born, sex = _gb11643(number, today)
         decoded = _ISO3166_NUMERIC_TO_ALPHA3.get(number[3:6])
         if decoded and given and decoded != given:
-            raise DocumentError("nationality", f"the number gives the nationality {decoded}, not {given}")
+            raise DocumentError("nationality", "the number gives the nationality {decoded}, not {given}",
+                                params={"decoded": decoded, "given": given})
         return Document(DocumentType.FOREIGN_PERMANENT_RESIDENCE, number, born, sex, decoded or given)
     if re.fullmatch(r"[A-Z]{3}[0-9]{12}", number):
         decoded = number[:3]
         if decoded not in ISO3166_ALPHA3_TO_NUMERIC:
-            raise DocumentError("number", f"{decoded} is not an ISO 3166-1 alpha-3 nationality code")
+            raise DocumentError("number", "{decoded} is not an ISO 3166-1 alpha-3 nationality code", params={"decoded": decoded})
         if given and given != decoded:
-            raise DocumentError("nationality", f"the number gives the nationality {decoded}, not {given}")
+            raise DocumentError("nationality", "the number gives the nationality {decoded}, not {given}",
+                                params={"decoded": decoded, "given": given})
         return Document(DocumentType.FOREIGN_PERMANENT_RESIDENCE, number, nationality=decoded)
     raise DocumentError("number", "a permanent residence ID number is 18 digits starting with 9 (2023 card) "
                                   "or 3 letters and 12 digits (2017 card)")
@@ -310,9 +319,9 @@ def _passport(number: str, today: date, nationality: str | None) -> Document:
         raise DocumentError("nationality", "a passport needs the nationality (ISO 3166-1 alpha-3 code)")
     code = _nationality(nationality)
     if code in _NOT_FOREIGN:
-        raise DocumentError("nationality", f"{code}: residents of the mainland, Hong Kong, Macao and Taiwan "
+        raise DocumentError("nationality", "{code}: residents of the mainland, Hong Kong, Macao and Taiwan "
                                            "apply with their resident ID, residence permit or travel permit, "
-                                           "not a passport")
+                                           "not a passport", params={"code": code})
     return Document(DocumentType.PASSPORT, number, nationality=code)
 
 
@@ -343,11 +352,12 @@ def validate_document(doc_type: str, number: str, *, nationality: str | None = N
         kind = DocumentType(doc_type)
     except ValueError:
         known = ", ".join(t.value for t in DocumentType)
-        raise DocumentError("type", f"{doc_type!r} is not an accepted identity document (one of: {known})") from None
+        raise DocumentError("type", "{doc_type!r} is not an accepted identity document (one of: {known})",
+                            params={"doc_type": doc_type, "known": known}) from None
     if nationality is not None and kind not in _TAKES_NATIONALITY:
         if _clean(nationality, "nationality") != "CHN":
-            raise DocumentError("nationality", f"a {kind.value} is issued to Chinese citizens: the nationality "
-                                               "is CHN or not given")
+            raise DocumentError("nationality", "a {kind} is issued to Chinese citizens: the nationality "
+                                               "is CHN or not given", params={"kind": kind.value})
         nationality = None
     cleaned = _clean(number, "number")
     if not cleaned:

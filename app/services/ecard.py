@@ -256,7 +256,7 @@ class Issuer:
                     AuthSession.id == sid, AuthSession.person_id == person_id, AuthSession.ended_at.is_(None))):
                 raise Revoked(_ENDED)
             if not _found(session, select(Person.id).where(Person.id == person_id)):
-                raise NotFound(f"No cardholder {person_id}.")
+                raise NotFound("No cardholder {person_id}.", params={"person_id": person_id})
             raise NoToken("You have no card yet: the electronic card follows the physical one.", article="Art. 35")
         if row.revoked and sid is not None:
             raise Revoked(_ENDED)
@@ -275,7 +275,8 @@ class Issuer:
         """``count`` consecutive tokens: the first valid now, each next one from the previous one's
         expiry, never further ahead than the horizon (a phone without signal, at most 10 minutes)."""
         if not 1 <= count or count * self.lifetime > self.horizon:
-            raise NoToken(f"At most {self.horizon // self.lifetime} tokens ahead.", article="Art. 35")
+            raise NoToken("At most {count} tokens ahead.", article="Art. 35",
+                          params={"count": self.horizon // self.lifetime})
         claims = self.claims(session, person_id, sid)
         now = int(time.time() if now is None else now)
         signer = self.store.current_signer(now)

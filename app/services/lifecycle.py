@@ -89,14 +89,14 @@ def lock_person(session: Session, person_id: int) -> Person:
         .execution_options(populate_existing=True)
     ).scalar_one_or_none()
     if person is None:
-        raise NotFound(f"No cardholder {person_id}.")
+        raise NotFound("No cardholder {person_id}.", params={"person_id": person_id})
     return person
 
 
 def load_card(session: Session, card_id: int, *, lock: bool = True) -> Card:
     card = session.get(Card, card_id)
     if card is None:
-        raise NotFound(f"No card {card_id}.")
+        raise NotFound("No card {card_id}.", params={"card_id": card_id})
     if lock:
         lock_person(session, card.person_id)
         session.refresh(card)  # the state as of the lock, not as first read
@@ -106,7 +106,8 @@ def load_card(session: Session, card_id: int, *, lock: bool = True) -> Card:
 def _check_version(card: Card, expected_version: int | None) -> None:
     if expected_version is not None and card.version != expected_version:
         raise PreconditionFailed(
-            f"Card {card.number} is at version {card.version}, not {expected_version}: reload it and retry."
+            "Card {number} is at version {version}, not {expected_version}: reload it and retry.",
+            params={"number": card.number, "version": card.version, "expected_version": expected_version}
         )
 
 
@@ -114,7 +115,7 @@ def check_channel(op: Op, actor: Actor) -> None:
     if (actor.channel, actor.role) not in CHANNELS[op]:
         raise channel_refusal(op, actor.role, actor.channel)
     if actor.channel is Channel.OUTLET and actor.outlet_id is None:
-        raise ChannelNotAllowed(f"'{op}' at an outlet needs the teller's outlet.", article="Art. 6")
+        raise ChannelNotAllowed("'{op}' at an outlet needs the teller's outlet.", article="Art. 6", params={"op": op})
 
 
 def _transition(op: Op, source: CardStatus | None, target: CardStatus | None = None) -> Transition:
@@ -124,8 +125,9 @@ def _transition(op: Op, source: CardStatus | None, target: CardStatus | None = N
     t = next((t for t in rows if target is None or t.target is target), None)
     if t is None:
         raise IllegalTransition(
-            f"'{op}' is not allowed for a card that is {source or 'absent'}"
-            + (f" to become {target}." if target and rows else "."),
+            "'{op}' is not allowed for a card that is {state} to become {target}." if target and rows else
+            "'{op}' is not allowed for a card that is {state}.",
+            params={"op": op, "state": source or "absent", "target": target},
             article=REFUSAL_ARTICLES.get(op) or article_of(op),
             state=str(source) if source else None,
         )
@@ -148,8 +150,9 @@ def check_id(op: Op, actor: Actor, id_verified: bool) -> dict:
     if article is None:
         return {}
     if not id_verified:
-        raise InvalidInput(f"'{op}' at {actor.channel} needs the holder's own valid ID document checked "
-                           "in person (id_verified).", article=article, field="id_verified")
+        raise InvalidInput("'{op}' at {channel} needs the holder's own valid ID document checked in person "
+                           "(id_verified).", article=article, field="id_verified",
+                           params={"op": op, "channel": actor.channel})
     return {"id_verified": True}
 
 
@@ -258,8 +261,8 @@ class Delivery:
 def _published_bank(session: Session, bank_id: int) -> Bank:
     bank = session.get(Bank, bank_id)
     if bank is None or not bank.published:
-        raise InvalidInput(f"Bank {bank_id} is not on the Bureau's published list of cooperating banks.",
-                           article="Art. 6 ¶2, 9 ¶3", field="bank_id")
+        raise InvalidInput("Bank {bank_id} is not on the Bureau's published list of cooperating banks.",
+                           article="Art. 6 ¶2, 9 ¶3", field="bank_id", params={"bank_id": bank_id})
     return bank
 
 
@@ -295,7 +298,8 @@ def _new_card(
     _check_delivery(delivery)
     outlet = _outlet(session, actor)
     if service_mode is not ServiceMode.COUNTER and actor.channel is not Channel.OUTLET:
-        raise ChannelNotAllowed(f"'{service_mode}' service is given by a bank outlet.", article="Art. 8, 10 ¶2")
+        raise ChannelNotAllowed("'{service_mode}' service is given by a bank outlet.", article="Art. 8, 10 ¶2",
+                                params={"service_mode": service_mode})
     if service_mode is ServiceMode.INSTANT and not (outlet and outlet.instant):
         raise ChannelNotAllowed("Instant issuance needs an instant card-making outlet.", article="Art. 10 ¶2, 25 ¶2")
     instant = check_id(Op.ISSUE_INSTANTLY, actor, id_verified) if service_mode is ServiceMode.INSTANT else {}
@@ -344,8 +348,8 @@ def apply(
     held = [c for c in person.cards if c.status in VALID_STATES or c.status in PENDING_STATES]
     if held:
         raise IllegalTransition(
-            f"The applicant already has a card ({held[0].status}); apply for a reissue "
-            "(Art. 23) or a replacement (Art. 24) instead.", article="Art. 23, 24", state=str(held[0].status))
+            "The applicant already has a card ({status}); apply for a reissue (Art. 23) or a replacement (Art. 24) "
+            "instead.", article="Art. 23, 24", state=str(held[0].status), params={"status": held[0].status})
     # Art. 27(1): a rejected application made no card, so the next one is still the first card.
     kind = CardKind.RENEWED if any(c.status is not CardStatus.REJECTED for c in person.cards) else CardKind.FIRST
     _ensure_accounts(session, person.id, bank_id)
@@ -689,8 +693,8 @@ def set_field_lock(
         status = FieldStatus(person_id=card.person_id, field=field)
         session.add(status)
     if bool(status.locked) == locked:
-        raise IllegalTransition(f"The {field} field is already {'locked' if locked else 'unlocked'}.",
-                                article="Art. 6")
+        raise IllegalTransition("The {field} field is already locked." if locked else
+                                "The {field} field is already unlocked.", article="Art. 6", params={"field": field})
     status.locked, status.reason, status.updated_at = locked, reason, clock.now()
     _move(session, actor, card, t, field=str(field), reason=reason)
     return status
@@ -747,8 +751,8 @@ def check_pin(card: Card, pin: str) -> None:
         card.pin_failures += 1
         card.updated_at = clock.now()
         left = limit - card.pin_failures
-        raise PinRefused(f"Wrong PIN; {left} tries left." if left else "Wrong PIN; the PIN is now locked.",
-                         article="Art. 19", tries_left=left, commit=True) from None
+        raise PinRefused("Wrong PIN; {left} tries left." if left else "Wrong PIN; the PIN is now locked.",
+                         article="Art. 19", tries_left=left, commit=True, params={"left": left}) from None
     card.pin_failures = 0
 
 

@@ -196,9 +196,12 @@ def channel_refusal(op: Op, role: R | str | None, channel: C | None = None) -> C
     does not list, naming the article: the lifecycle service raises it, and so does the API's role
     policy for the endpoint of a lifecycle operation."""
     allowed = ", ".join(f"{c} by {r}" for c, r in CHANNELS[op])
-    through = f" through {channel}" if channel else ""
-    return ChannelNotAllowed(f"'{op}' cannot be done{through} by {role}; allowed: {allowed}.",
-                             article=CHANNEL_ARTICLES.get(op) or article_of(op))
+    article = CHANNEL_ARTICLES.get(op) or article_of(op)
+    if channel:
+        return ChannelNotAllowed("'{op}' cannot be done through {channel} by {role}; allowed: {allowed}.",
+                                 article=article, params={"op": op, "channel": channel, "role": role, "allowed": allowed})
+    return ChannelNotAllowed("'{op}' cannot be done by {role}; allowed: {allowed}.", article=article,
+                             params={"op": op, "role": role, "allowed": allowed})
 
 
 def roles_for(op: Op) -> tuple[R, ...]:

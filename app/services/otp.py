@@ -37,6 +37,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from app.i18n import N_
 from app.models import OtpChallenge, Person, SmsMessage
 from app.models.selfservice import OtpOutcome, OtpPurpose
 from app.privacy import mask_phone
@@ -163,7 +164,7 @@ def verify_code(session: Session, actor: Actor, doc_type: str, doc_number: str, 
     return person.id
 
 
-_REFUSED = "The code is wrong or has expired. Check the message or request a new code."
+_REFUSED = N_("The code is wrong or has expired. Check the message or request a new code.")
 
 
 def _consume(session: Session, actor: Actor, challenge: OtpChallenge | None, code: str, settings: OtpSettings,

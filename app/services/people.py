@@ -171,7 +171,8 @@ def check_document(doc_type: str, number: str, nationality: str | None):
     try:
         return validate_document(doc_type, number, nationality=nationality, today=clock.today())
     except DocumentError as e:
-        raise InvalidInput(e.message, article="Art. 11", field=_DOCUMENT_FIELDS.get(e.field, e.field)) from None
+        raise InvalidInput(e.template, article="Art. 11", field=_DOCUMENT_FIELDS.get(e.field, e.field),
+                           params=e.params) from None
 
 
 def check_phone(value: str | None) -> str | None:
@@ -181,7 +182,7 @@ def check_phone(value: str | None) -> str | None:
     try:
         return normalise_mobile(value)
     except DocumentError as e:
-        raise InvalidInput(e.message, field="phone") from None
+        raise InvalidInput(e.template, field="phone", params=e.params) from None
 
 
 def _eligibility(claimed: EligibilityBasis | None, shared: SharedData) -> EligibilityBasis:
@@ -219,8 +220,8 @@ def register(session: Session, actor: Actor, a: Applicant, platform: SharingPlat
     values.update(phone=check_phone(a.phone), occupation=a.occupation)
     missing = [f for f in REQUIRED_FROM_APPLICANT if not values.get(f)]
     if missing:
-        raise InvalidInput(f"Missing: {', '.join(missing)} (not held valid by the government platform).",
-                           article="Art. 9", field=missing[0], missing=missing)
+        raise InvalidInput("Missing: {fields} (not held valid by the government platform).",
+                           article="Art. 9", field=missing[0], missing=missing, params={"fields": ", ".join(missing)})
     ssn = social_security_number(doc) or assign_social_security_number(next_value(session, "ssn"))
     person = Person(
         doc_type=doc.type, doc_number=doc.number, doc_number_bidx=document_index(doc),
@@ -267,7 +268,8 @@ def change_info(
     lifecycle.check_scope(actor, person.id, scope_card.bank_id if scope_card else None)
     unknown = set(changes) - set(FACE_FIELDS) - set(CONTACT_FIELDS)
     if unknown or not changes:
-        raise InvalidInput(f"Cannot change: {', '.join(sorted(unknown)) or 'nothing given'}.", field="changes")
+        raise InvalidInput("Cannot change: {fields}.", field="changes",
+                           params={"fields": ", ".join(sorted(unknown)) or "nothing given"})
     face = {k: v for k, v in changes.items() if k in FACE_FIELDS}
     if "phone" in changes and actor.role is Role.RESIDENT and not phone_confirmed:
         # Art. 19: only the holder uses the card, and sign-in codes go to this number: online, a new
@@ -331,7 +333,7 @@ def apply_government_notice(
 
     reason = {"death": CancellationReason.DEATH, "ineligible": CancellationReason.INELIGIBLE}.get(kind)
     if reason is None:
-        raise InvalidInput(f"Unknown notice kind {kind!r}: death or ineligible.", field="kind")
+        raise InvalidInput("Unknown notice kind {kind!r}: death or ineligible.", field="kind", params={"kind": kind})
     person = find_by_document(session, doc_type, doc_number, nationality)
     if person is None:
         raise NotFound("No cardholder with that document.")

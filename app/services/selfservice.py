@@ -75,8 +75,8 @@ def scope_of(item: str) -> str:
         return "card"
     if item in FIELD_ITEMS:
         return "field"
-    raise InvalidInput(f"'{item}' is not an item that can be corrected; one of: {', '.join(ITEMS)}.",
-                       field="field")
+    raise InvalidInput("'{item}' is not an item that can be corrected; one of: {items}.",
+                       field="field", params={"item": item, "items": ", ".join(ITEMS)})
 
 
 def _issuing_agency(session: Session) -> Agency:
@@ -152,19 +152,20 @@ def resolve(session: Session, actor: Actor, request_id: int, *, outcome: Correct
         raise ChannelNotAllowed("Only the agency the request was routed to decides it.", article="Art. 20")
     req = session.get(CorrectionRequest, request_id, with_for_update=True, populate_existing=True)
     if req is None:
-        raise NotFound(f"No correction request {request_id}.")
+        raise NotFound("No correction request {request_id}.", params={"request_id": request_id})
     if actor.agency_id is None or req.agency_id != actor.agency_id:
         raise OutOfScope("This request was routed to another agency.", article="Art. 16, 20")
     if req.status is not CorrectionStatus.OPEN:
-        raise IllegalTransition(f"The request was already decided ({req.status}).", article="Art. 20")
+        raise IllegalTransition("The request was already decided ({status}).", article="Art. 20",
+                                params={"status": req.status})
     if outcome is CorrectionStatus.OPEN:
         raise InvalidInput("The outcome is corrected, rejected or referred.", field="outcome")
     face = req.field in FACE_ITEMS
     if outcome is CorrectionStatus.CORRECTED and face:
         raise IllegalTransition(
-            f"'{req.field}' is card-face or ID-document data: it is corrected only with the holder's documents "
+            "'{field}' is card-face or ID-document data: it is corrected only with the holder's documents "
             "checked in person at a bank outlet, with a replacement card. Resolve it as 'referred' and tell "
-            "the holder to visit an outlet.", article="Art. 24(2)")
+            "the holder to visit an outlet.", article="Art. 24(2)", params={"field": req.field})
     if outcome is CorrectionStatus.REFERRED and not face:
         raise InvalidInput("Only card-face data is referred to an outlet; correct or reject this one.",
                            field="outcome")

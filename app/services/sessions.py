@@ -130,7 +130,7 @@ def deactivate_staff(session: Session, actor: Actor, user_id: int, reason: str) 
     """Deactivate a staff account and end its sessions at once (Art. 16). Idempotent."""
     user = session.get(StaffUser, user_id, with_for_update=True)
     if user is None:
-        raise NotFound(f"No staff account {user_id}.")
+        raise NotFound("No staff account {user_id}.", params={"user_id": user_id})
     if actor.user_id == user.id:
         raise SelfDeactivation("Another administrator deactivates your account.", article="Art. 16")
     was = user.active

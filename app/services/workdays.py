@@ -58,7 +58,12 @@ YEAR_MIN, YEAR_MAX = 1900, 2999
 
 
 class ScheduleError(ValueError):
-    """A year schedule that cannot be right (dates outside the year, a day both off and on, …)."""
+    """A year schedule that cannot be right (dates outside the year, a day both off and on, …).
+    ``template`` and ``params``: the source message and its values, translated when shown (app.i18n)."""
+
+    def __init__(self, message: str, params: dict | None = None):
+        self.template, self.params = message, params or {}
+        super().__init__(message.format(**params) if params else message)
 
 
 @dataclass(frozen=True)
@@ -79,26 +84,29 @@ class YearSchedule:
         for name in ("holidays", "adjusted_workdays"):  # accept any iterable, store a frozenset
             object.__setattr__(self, name, frozenset(getattr(self, name)))
         if isinstance(self.year, bool) or not isinstance(self.year, int) or not YEAR_MIN <= self.year <= YEAR_MAX:
-            raise ScheduleError(f"year must be an integer from {YEAR_MIN} to {YEAR_MAX}, not {self.year!r}")
+            raise ScheduleError("year must be an integer from {first} to {last}, not {year!r}",
+                                params={"first": YEAR_MIN, "last": YEAR_MAX, "year": self.year})
         if not isinstance(self.source, str) or not self.source.strip():
             raise ScheduleError("source must name where the schedule comes from (e.g. the State Council notice)")
         if not self.holidays:
-            raise ScheduleError(f"holidays: the list is empty; every year has public holidays "
-                                f"(at least New Year's Day {self.year}-01-01)")
+            raise ScheduleError("holidays: the list is empty; every year has public holidays "
+                                "(at least New Year's Day {year}-01-01)", params={"year": self.year})
         for name, days in (("holidays", self.holidays), ("workdays", self.adjusted_workdays)):
             for d in days:
                 if type(d) is not date:
-                    raise ScheduleError(f"{name}: {d!r} is not a date")
+                    raise ScheduleError("{name}: {d!r} is not a date", params={"name": name, "d": d})
             for d in sorted(days):
                 if d.year != self.year:
-                    raise ScheduleError(f"{name}: {d.isoformat()} is not in {self.year}")
+                    raise ScheduleError("{name}: {day} is not in {year}",
+                                        params={"name": name, "day": d.isoformat(), "year": self.year})
         both = sorted(self.holidays & self.adjusted_workdays)
         if both:
-            raise ScheduleError(f"{both[0].isoformat()} is both a holiday and a working day")
+            raise ScheduleError("{day} is both a holiday and a working day", params={"day": both[0].isoformat()})
         for d in sorted(self.adjusted_workdays):
             if d.weekday() < 5:
-                raise ScheduleError(f"workdays: {d.isoformat()} is a {d:%A}; an adjusted working day "
-                                    "(调休上班) must be a Saturday or a Sunday")
+                raise ScheduleError("workdays: {day} is a {weekday}; an adjusted working day "
+                                    "(调休上班) must be a Saturday or a Sunday",
+                                    params={"day": d.isoformat(), "weekday": d.strftime("%A")})
 
     def is_workday(self, d: date) -> bool:
         return d in self.adjusted_workdays or (d.weekday() < 5 and d not in self.holidays)
@@ -121,20 +129,21 @@ def parse_iso_date(text: str) -> date:
 def _dates(obj: Mapping, key: str) -> frozenset[date]:
     values = obj.get(key, [])
     if not isinstance(values, list):
-        raise ScheduleError(f"{key} must be a list of dates (YYYY-MM-DD)")
+        raise ScheduleError("{key} must be a list of dates (YYYY-MM-DD)", params={"key": key})
     seen: set[date] = set()
     for v in values:
         if isinstance(v, datetime) or not isinstance(v, (str, date)):
-            raise ScheduleError(f"{key}: {v!r} is not a date written YYYY-MM-DD")
+            raise ScheduleError("{key}: {v!r} is not a date written YYYY-MM-DD", params={"key": key, "v": v})
         if isinstance(v, str):
             try:
                 d = parse_iso_date(v)
             except ValueError:
-                raise ScheduleError(f"{key}: {v!r} is not a real date written YYYY-MM-DD") from None
+                raise ScheduleError("{key}: {v!r} is not a real date written YYYY-MM-DD",
+                                    params={"key": key, "v": v}) from None
         else:
             d = v
         if d in seen:
-            raise ScheduleError(f"{key}: {d.isoformat()} is listed twice")
+            raise ScheduleError("{key}: {day} is listed twice", params={"key": key, "day": d.isoformat()})
         seen.add(d)
     return frozenset(seen)
 
@@ -155,12 +164,13 @@ def parse_year_schedule(obj: Mapping | str | bytes) -> YearSchedule:
         raise ScheduleError("a year schedule is a JSON object with year, holidays, workdays and source")
     unknown = sorted(set(obj) - _KEYS)
     if unknown:
-        raise ScheduleError(f"unknown field(s) {', '.join(map(str, unknown))}; expected {', '.join(sorted(_KEYS))}")
+        raise ScheduleError("unknown field(s) {unknown}; expected {expected}",
+                            params={"unknown": ", ".join(map(str, unknown)), "expected": ", ".join(sorted(_KEYS))})
     if "year" not in obj:
         raise ScheduleError("year is missing")
     year = obj["year"]
     if isinstance(year, bool) or not isinstance(year, int):
-        raise ScheduleError(f"year must be an integer, not {year!r}")
+        raise ScheduleError("year must be an integer, not {year!r}", params={"year": year})
     if "holidays" not in obj:
         raise ScheduleError("holidays is missing")
     if not isinstance(obj.get("source"), str):
@@ -306,7 +316,7 @@ class Calendar:
         self._schedules: dict[int, YearSchedule] = {}
         for s in schedules:
             if s.year in self._schedules:
-                raise ScheduleError(f"two schedules for {s.year}")
+                raise ScheduleError("two schedules for {year}", params={"year": s.year})
             self._schedules[s.year] = s
         self._use_package = use_package
         self._years: dict[int, _Year] = {}

@@ -144,6 +144,7 @@ def test_public_complaint_and_follow_up_by_reference_and_code_art29(client, db, 
 
 
 def test_hotline_records_and_the_bureau_assigns_investigates_and_closes_art29(client, db, world, web_login):
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
     web_login(world, "hotline")
     token = csrf_from(page_html(client.get("/complaints/hotline")))
     assert client.post("/complaints/hotline", data={**_complaint_form(world), "csrf_token": token}).status_code == 201

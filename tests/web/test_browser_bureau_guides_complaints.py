@@ -132,3 +132,22 @@ def test_agency_pages_guide_editor_certificates_and_hotline_intake(world, browse
     sign_in(hotline, live_url, "hotline")
     hotline.goto(f"{live_url}/complaints/hotline")
     _look(hotline, "complaint-hotline")
+
+
+def test_follow_up_by_keyboard_only_and_the_complaint_form_on_a_tablet(world, browser_page, live_url):
+    filed, _ = _seed(world)
+    page = browser_page("zh-CN")
+    page.goto(f"{live_url}/complaints/follow")
+    page.focus("#reference")
+    page.keyboard.type(filed.complaint.reference)
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "code"
+    page.keyboard.type(filed.code)
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.locator("#case").is_visible()
+    tablet = browser_page("zh-CN", viewport={"width": 768, "height": 1024})
+    tablet.goto(f"{live_url}/complaints/new")
+    assert tablet.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # no sideways scrolling
+    tablet.lang = "zh-CN-tablet"
+    _look(tablet, "complaint-new")

@@ -20,7 +20,8 @@ from datetime import date, datetime
 from pathlib import Path
 
 from flask import Flask, g, request
-from flask_babel import Babel, format_currency, format_date, format_datetime, format_decimal, gettext
+from jinja2 import pass_context
+from flask_babel import Babel, format_date, format_datetime, format_decimal, gettext
 
 ROOT = Path(__file__).resolve().parent
 LOCALES = ("zh_CN", "en")
@@ -112,10 +113,11 @@ def translate(message: str | None, **params) -> str | None:
 
 
 def money(fen: int | None) -> str:
-    """Fees are integer fen (Art. 27, app.services.fees): ¥20.00 in both languages."""
+    """Fees are integer fen (Art. 27, app.services.fees): ¥20.00 in both languages (Babel's English
+    would write CN¥; the back office serves Guangzhou, where ¥ is the yuan). Digits per locale."""
     if fen is None:
         return ""
-    return format_currency(fen / 100, "CNY")
+    return "¥" + format_decimal(fen / 100, format="#,##0.00")
 
 
 def _parsed(d):
@@ -208,5 +210,8 @@ def init_app(app: Flask) -> None:
 
         g.pop("web_locale", None)
         refresh()
-    app.jinja_env.filters.update(money=money, day=day, moment=moment, number=number, article=article)
+    # pass_context: Jinja would otherwise evaluate a filter on a constant ("Art. 27" | article) once, at
+    # compile time, in whichever language the first page was rendered.
+    app.jinja_env.filters.update({name: pass_context(lambda ctx, v, _f=f: _f(v)) for name, f in
+                                  dict(money=money, day=day, moment=moment, number=number, article=article).items()})
     app.jinja_env.globals.update(translate=translate, N_=N_)

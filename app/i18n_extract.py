@@ -22,7 +22,7 @@ from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir, extract_p
 from babel.messages.catalog import Catalog
 
 ROOT = Path(__file__).resolve().parent  # app/
-KEYWORDS = {**DEFAULT_KEYWORDS, "N_": None, "lazy_gettext": None, "_l": None,
+KEYWORDS = {**DEFAULT_KEYWORDS, "N_": None, "lazy_gettext": None, "_l": None, "translate": None,
             # ValueErrors whose message reaches the caller through an InvalidInput (template + params)
             "DocumentError": (2,), "ScheduleError": None}
 

@@ -44,8 +44,11 @@ def apply(body):
     return card, 201, {"ETag": etag(card)}
 
 
+WATCHERS = (Role.AGENCY_CLERK, Role.BUREAU)  # who watches the issuance deadline (also the dashboard's panel)
+
+
 @blp.route("/deadlines")
-@allow(Role.AGENCY_CLERK, Role.BUREAU)
+@allow(*WATCHERS)
 @blp.arguments(WatchQuery, location="query")
 @blp.response(200, DeadlineOut(many=True))
 def watch_list(query):

@@ -127,11 +127,15 @@ class InfoChangeIn(IdCheckIn):
 
 
 def _shown_to_caller() -> frozenset | None:
-    """The items the authenticated caller's role is shown; None outside a signed-in request (CLI, docs)."""
+    """The items the authenticated caller's role is shown; None outside a signed-in request (CLI, docs).
+    A back office page's caller is the signed-in member of staff (``g.staff``, app.web.session)."""
+    from flask import g, has_request_context
     from flask_jwt_extended import get_jwt
 
     from app.models.enums import Role
 
+    if has_request_context() and g.get("staff") is not None:
+        return disclosure.sees(g.staff.role)
     try:
         role = get_jwt().get("role")
     except RuntimeError:

@@ -281,6 +281,48 @@ def check_call_remit(session: Session, actor: Actor, person_id: int) -> None:
         check_remit(session, actor, person_id)
 
 
+class LookupBy(StrEnum):
+    CARD_NUMBER = "card_number"
+    DOCUMENT = "document"
+    PHONE = "phone"
+
+
+def lookup_purposes(role: Role) -> list[Purpose]:
+    """The purposes a role may give for finding a cardholder: its reveal purposes (:data:`PURPOSES`)."""
+    return [p for p, rule in PURPOSES.items() if role in rule.roles]
+
+
+def lookup(session: Session, actor: Actor, by: LookupBy, value: str, *, purpose: str | None, detail: str,
+           doc_type: str | None = None, nationality: str | None = None) -> list[Person]:
+    """Find cardholders by card number, ID document or mobile number through the blind indexes, with a
+    stated purpose (Art. 16): a purpose of the caller's role when it has any, and a few words on what for.
+    Only holders within the caller's remit are returned; each find is on record with the purpose (an
+    unsuccessful one too, without a person). The caller commits."""
+    purposes = lookup_purposes(actor.role)
+    if purposes and purpose not in purposes:
+        raise InvalidInput("The purpose is one of: {purposes}.", article=ARTICLE, field="purpose",
+                           params={"purposes": ", ".join(purposes)})
+    detail = " ".join((detail or "").split())
+    if not detail or len(detail) > MAX_DETAIL:
+        raise InvalidInput("Say in a few words what the inquiry is for (detail, at most {MAX_DETAIL} characters).",
+                           article=ARTICLE, field="detail", params={"MAX_DETAIL": MAX_DETAIL})
+    recorded = f"{purpose or 'inquiry'}: {detail}"
+    if by is LookupBy.CARD_NUMBER:
+        card = session.scalars(select(Card).where(Card.number == value.strip().upper())).one_or_none()
+        found = [card.person] if card else []
+    elif by is LookupBy.DOCUMENT:
+        person = people.find_by_document(session, doc_type or "", value, nationality)
+        found = [person] if person else []
+    else:
+        found = people.find_by_phone(session, value)
+    shown = [p for p in found if within_remit(session, actor, p.id)]
+    for p in shown:
+        audit.record(session, actor, "lookup.person", person_id=p.id, purpose=recorded, subject=f"lookup:{by}")
+    if not shown:
+        audit.record(session, actor, "lookup.none", purpose=recorded, subject=f"lookup:{by}")
+    return shown
+
+
 def disclose(session: Session, actor: Actor, person_id: int, what: str, *, subject: str | None = None) -> None:
     """A read of one holder's data: within the caller's remit (else 403), and on record (Art. 16)."""
     check_remit(session, actor, person_id)

@@ -282,6 +282,11 @@ def _fee(kind: CardKind, predecessor: Card | None, replacement_reason: Replaceme
                     quality_defect=quality_defect, previous_received_on=predecessor.received_on if predecessor else None)
 
 
+def reissue_fee(card: Card):
+    """(fee in fen, waiver) a reissue of lost ``card`` would cost today (Art. 27: never waived)."""
+    return _fee(CardKind.REISSUE, card)
+
+
 def replacement_fee(card: Card, reason: ReplacementReason, quality_defect: bool = False):
     """(fee in fen, waiver) a replacement of ``card`` would cost today (Art. 27)."""
     return _fee(CardKind.REPLACEMENT, card, reason, quality_defect)

@@ -159,6 +159,14 @@ def find_by_document(
     )).one_or_none()
 
 
+def find_by_phone(session: Session, phone: str) -> list[Person]:
+    """Holders with this registered mobile number, through its blind index (no decryption, Art. 16).
+    A number may be shared (a family's): every holder with it."""
+    number = check_phone(phone)
+    return list(session.scalars(select(Person).where(Person.phone_bidx == blind_index("phone", number))
+                                .order_by(Person.id)))
+
+
 def find_by_ssn(session: Session, ssn: str) -> Person | None:
     return session.scalars(select(Person).where(Person.ssn_bidx == blind_index("id_number", ssn))).one_or_none()
 

@@ -22,8 +22,8 @@ from flask import Blueprint, Flask, current_app, g, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from app.auth.policy import PUBLIC
-from app.services.errors import DomainError
 from app.i18n import N_
+from app.services.errors import DomainError
 from app.web import labels
 
 csrf = CSRFProtect()
@@ -32,6 +32,7 @@ csrf = CSRFProtect()
 AREAS = (
     "app.web.signin",
     "app.web.dashboard",
+    "app.web.desk",
     "app.web.bureau",
     "app.web.guides",
     "app.web.complaints",
@@ -41,7 +42,8 @@ AREAS = (
 # The main navigation: (endpoint, label). A link shows only to the roles its page admits (the view's
 # own ``policy``), so no role list is written here. Add your area's start page.
 NAV = [
-    ("web.dashboard.home", "Start page"),
+    ("web.dashboard.home", N_("Start page")),
+    ("web.desk.search", N_("Card desk")),
     ("web.bureau.banks", N_("Banks and outlets")),
     ("web.bureau.calendar", N_("Holiday calendar")),
     ("web.bureau.staff", N_("Staff accounts")),
@@ -119,8 +121,9 @@ def register(app: Flask) -> None:
     def _globals():
         return {"staff": g.get("staff"), "locales": i18n.LOCALES}
 
-    app.jinja_env.globals.update(nav_items=nav_items, html_lang=i18n.html_lang, current_locale=i18n.current_locale,
-                                 role_label=labels.role_label, label=labels.label)
+    app.jinja_env.globals.update(can=can, nav_items=nav_items, html_lang=i18n.html_lang, current_locale=i18n.current_locale,
+                                 role_label=labels.role_label, label=labels.label,
+                                 refusal_text=labels.refusal_text)
 
 
 @dataclass(frozen=True)
@@ -128,6 +131,14 @@ class NavItem:
     endpoint: str
     label: str
     current: bool
+
+
+def can(endpoint: str) -> bool:
+    """Whether the signed-in member of staff may open ``endpoint`` (its view's declared policy): a
+    template shows a link or a button only then."""
+    staff = g.get("staff")
+    policy = getattr(current_app.view_functions.get(endpoint), "policy", frozenset())
+    return policy == PUBLIC or (staff is not None and staff.role in policy)
 
 
 def nav_items() -> list[NavItem]:

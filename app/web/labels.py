@@ -8,6 +8,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from app.i18n import N_, translate
+from app.services.lifecycle_rules import Op
 from app.models.enums import (
     AccountKind,
     AccountStatus,
@@ -27,6 +28,17 @@ from app.models.enums import (
 )
 
 LABELS: dict[type[StrEnum], dict[str, str]] = {
+    Op: {
+        "apply": N_("Application"), "accept": N_("Acceptance"), "reject": N_("Rejection"),
+        "start_production": N_("Production started"), "finish_production": N_("Production finished"),
+        "dispatch": N_("Dispatched"), "deliver": N_("Delivered"), "pick_up": N_("Picked up"),
+        "issue_instantly": N_("Issued instantly"), "activate": N_("Activation"),
+        "register_loss": N_("Loss registration"), "deregister_loss": N_("Loss deregistration"),
+        "reissue": N_("Reissue"), "replace": N_("Replacement"), "confirm_unbind": N_("Unbinding confirmed"),
+        "cancel": N_("Cancellation"), "lock_field": N_("Field locked"), "unlock_field": N_("Field unlocked"),
+        "inquire_status": N_("Status inquiry"), "change_pin": N_("PIN changed"), "reset_pin": N_("PIN reset"),
+        "change_info": N_("Information changed"),
+    },
     Role: {
         "bureau": N_("Municipal HRSS Bureau"), "agency_clerk": N_("Card issuing agency"),
         "bank_teller": N_("Bank teller"), "hotline_operator": N_("12345 hotline operator"),
@@ -90,6 +102,19 @@ def source_label(value) -> str:
 def label(value) -> str:
     """The label in the reader's language."""
     return translate(source_label(value)) or ""
+
+
+def refusal_text(e) -> tuple[str, str]:
+    """A refused step's (title, detail) for a page: translated like the API's, with the codes in it
+    (an operation, a state, a role, a channel) named as the pages name them."""
+    from app.i18n import translate
+
+    params = {k: label(v) if isinstance(v, StrEnum) or _known(v) else v for k, v in e.params.items()}
+    return translate(e.title), translate(e.message, **params)
+
+
+def _known(value) -> bool:
+    return isinstance(value, str) and any(value in table for table in LABELS.values())
 
 
 def role_label(role) -> str:

@@ -1,0 +1,92 @@
+"""Real Chromium through the card desk (issue 14): sign in, find the holder, register the loss, reissue,
+see both on the timeline; a refused step shows its article. Screenshots of every main page in both
+languages (tests/artifacts/), axe-core on each: no serious or critical violation."""
+from __future__ import annotations
+
+import pytest
+
+from app.models.enums import CardStatus
+from tests.web.conftest import assert_no_axe_violations, shoot, sign_in
+
+pytestmark = pytest.mark.browser
+
+
+def _confirm(page):
+    page.click("form.card button[type=submit]")  # Continue → the confirmation step
+    page.wait_for_selector("form.confirm")
+    return page
+
+
+@pytest.mark.parametrize("lang", ["zh-CN", "en"])
+def test_card_desk_journey_loss_then_reissue_art21_23(world, browser_page, live_url, lang):
+    card = world.card(CardStatus.ACTIVE)
+    world.card(CardStatus.PRODUCED)  # something on the dashboard: a card waiting for pickup
+    world.session.commit()
+    page = browser_page(lang)
+    sign_in(page, live_url, "teller")
+    shoot(page, "dashboard-teller")
+    assert_no_axe_violations(page)
+
+    # find the holder by card number, with a purpose
+    page.click("nav.mainnav a[href='/desk/']")
+    shoot(page, "desk-search")
+    assert_no_axe_violations(page)
+    page.check("input[name=by][value=card_number]")
+    page.fill("#value", card.number)
+    page.select_option("#purpose", "counter_service")
+    page.fill("#detail", "柜台办理挂失" if lang == "zh-CN" else "loss at the counter")
+    page.click("form.card button[type=submit]")
+    page.wait_for_url(f"{live_url}/desk/holders/{card.person_id}")
+    shoot(page, "holder")
+    assert_no_axe_violations(page)
+    assert "陈小明" not in page.content()  # masked
+
+    # a refused step: deregistering a loss of a card that is not lost is not in the state table
+    page.goto(f"{live_url}/desk/cards/{card.id}/loss-deregistration")
+    page.check("#id_verified")
+    _confirm(page).click("form.confirm button[type=submit]")
+    refusal = page.locator(".refusal")
+    assert refusal.is_visible()
+    assert ("第22条" if lang == "zh-CN" else "Art. 22") in refusal.inner_text()
+    shoot(page, "refused")
+    assert_no_axe_violations(page)
+
+    # register the loss (ID checked at the outlet)
+    page.goto(f"{live_url}/desk/cards/{card.id}/loss-registration")
+    shoot(page, "action-form")
+    assert_no_axe_violations(page)
+    page.check("#id_verified")
+    _confirm(page)
+    shoot(page, "action-confirm")
+    assert_no_axe_violations(page)
+    page.click("form.confirm button[type=submit]")
+    page.wait_for_url(f"{live_url}/desk/holders/{card.person_id}")
+
+    # reissue: the confirmation shows the fee (Art. 27: never waived for a reissue)
+    page.goto(f"{live_url}/desk/cards/{card.id}/reissue")
+    page.check("#id_verified")
+    _confirm(page)
+    assert "20.00" in page.locator(".fee").inner_text()
+    shoot(page, "reissue-confirm")
+    page.click("form.confirm button[type=submit]")
+    page.wait_for_url(f"{live_url}/desk/holders/{card.person_id}")
+    timeline = page.locator("#timeline")
+    assert timeline.locator("li[data-operation=register_loss]").count() == 1
+    assert timeline.locator("li[data-operation=reissue]").count() == 1
+    shoot(page, "holder-after")
+    assert_no_axe_violations(page)
+
+
+@pytest.mark.parametrize("lang", ["zh-CN", "en"])
+def test_clerk_dashboard_and_tablet_width(world, browser_page, live_url, lang):
+    world.card(CardStatus.ACCEPTED)
+    world.card(CardStatus.APPLIED)
+    world.session.commit()
+    page = browser_page(lang)
+    sign_in(page, live_url, "clerk")
+    shoot(page, "dashboard-clerk")
+    assert_no_axe_violations(page)
+    tablet = browser_page(lang, viewport={"width": 820, "height": 1180})
+    sign_in(tablet, live_url, "clerk")
+    shoot(tablet, "dashboard-clerk-tablet")
+    assert tablet.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")

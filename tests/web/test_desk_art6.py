@@ -1,0 +1,225 @@
+"""The card desk (issue 14; Art. 6, 16, 21–24, 27): find a holder with a stated purpose, the masked
+cardholder page, reveal with a reason, every service with a confirmation step showing the fee, the
+card's version against stale pages, refusals with the API's article, bad input beside its field."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from app.models import AuditEntry, Card, CardEvent
+from app.models.enums import CardStatus
+from tests.factories import snapshot
+from tests.web.conftest import csrf_from, page_html
+
+
+def _post(client, path, data, lang="en"):
+    html = page_html(client.get(path, headers={"Accept-Language": lang}))
+    version = re.search(r'name="version"[^>]*value="(\d+)"|value="(\d+)"[^>]*name="version"', html)
+    extra = {"version": version.group(1) or version.group(2)} if version else {}
+    return client.post(path, data={**extra, **data, "csrf_token": csrf_from(html)}, headers={"Accept-Language": lang})
+
+
+def _confirm(client, path, data, lang="en"):
+    """The two steps of a service: review (the confirmation page) then confirm."""
+    review = _post(client, path, data, lang)
+    html = page_html(review)
+    assert 'name="step" value="confirm"' in html, html[-3000:]
+    token = csrf_from(html)
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', html))
+    fields.update({"csrf_token": token})
+    return html, client.post(path, data=fields, headers={"Accept-Language": lang})
+
+
+def _audit(session, action):
+    session.expire_all()
+    return session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == action))
+
+
+def test_find_by_card_number_with_a_purpose_is_on_record_art16(client, world, web_login):
+    card = world.card(CardStatus.ACTIVE)
+    web_login(world, "teller")
+    resp = _post(client, "/desk/", {"by": "card_number", "value": card.number, "purpose": "counter_service",
+                                    "detail": "holder at the counter"})
+    assert resp.status_code == 302 and resp.headers["Location"].endswith(f"/desk/holders/{card.person_id}")
+    entry = world.session.scalars(select(AuditEntry).where(AuditEntry.action == "lookup.person")).one()
+    assert entry.record["purpose"] == "counter_service: holder at the counter" and entry.person_id == card.person_id
+
+
+def test_find_by_document_and_by_phone(client, world, web_login):
+    person = world.person(phone="13900001111")
+    world.card(CardStatus.ACTIVE, person=person)
+    web_login(world, "teller")
+    resp = _post(client, "/desk/", {"by": "document", "doc_type": "resident_id", "value": person.doc_number,
+                                    "purpose": "counter_service", "detail": "at the counter"})
+    assert resp.status_code == 302
+    resp = _post(client, "/desk/", {"by": "phone", "value": "139 0000 1111", "purpose": "counter_service",
+                                    "detail": "at the counter"})
+    assert resp.status_code == 302 and resp.headers["Location"].endswith(f"/desk/holders/{person.id}")
+
+
+def test_search_without_purpose_detail_shows_the_message_beside_the_field_and_writes_nothing(client, world, web_login):
+    card = world.card(CardStatus.ACTIVE)
+    web_login(world, "teller")
+    before = _audit(world.session, "lookup.person")
+    html = page_html(_post(client, "/desk/", {"by": "card_number", "value": card.number,
+                                              "purpose": "counter_service", "detail": ""}), 422)
+    assert 'id="detail-error"' in html
+    assert _audit(world.session, "lookup.person") == before
+
+
+def test_invalid_id_number_is_refused_beside_the_field_in_chinese(client, world, web_login):
+    world.card(CardStatus.ACTIVE)
+    web_login(world, "teller", lang="zh-CN")
+    html = page_html(_post(client, "/desk/", {"by": "document", "doc_type": "resident_id",
+                                              "value": "440106199001011234", "purpose": "counter_service",
+                                              "detail": "柜台"}, lang="zh-CN"), 422)
+    assert 'id="value-error"' in html or 'class="refusal"' in html
+    assert "校验码" in html or "号码" in html
+
+
+def test_a_teller_does_not_find_another_banks_holder_art16(client, world, web_login):
+    card = world.card(CardStatus.ACTIVE)  # at bank 0
+    web_login(world, "teller_ccb")
+    html = page_html(_post(client, "/desk/", {"by": "card_number", "value": card.number,
+                                              "purpose": "counter_service", "detail": "x"}))
+    assert "No cardholder within your remit matches." in html
+    assert client.get(f"/desk/holders/{card.person_id}").status_code == 403
+
+
+def test_cardholder_page_is_masked_and_every_read_is_on_record_art16(client, world, web_login):
+    card = world.card(CardStatus.ACTIVE)
+    web_login(world, "teller")
+    html = page_html(client.get(f"/desk/holders/{card.person_id}", headers={"Accept-Language": "en"}))
+    assert "陈小明" not in html and card.person.doc_number not in html and "13812345678" not in html
+    assert "陈*" in html or "*" in html
+    for action in ("read.person", "read.person_cards", "read.accounts", "read.card_events"):
+        assert _audit(world.session, action) >= 1, action
+    assert "Loss registration" in html or "Register the loss" in html
+
+
+def test_reveal_needs_a_purpose_and_is_recorded_art16(client, world, web_login):
+    card = world.card(CardStatus.ACTIVE)
+    web_login(world, "teller")
+    path = f"/desk/holders/{card.person_id}"
+    token = csrf_from(page_html(client.get(path)))
+    bad = client.post(f"{path}/reveal", data={"csrf_token": token, "fields": ["name"], "purpose": "counter_service",
+                                              "detail": ""}, headers={"Accept-Language": "en"})
+    assert bad.status_code == 422 and 'id="detail-error"' in bad.get_data(as_text=True)
+    ok = client.post(f"{path}/reveal", data={"csrf_token": token, "fields": ["name"], "purpose": "counter_service",
+                                             "detail": "holder asks"}, headers={"Accept-Language": "en"})
+    assert ok.status_code == 200 and "陈小明" in ok.get_data(as_text=True)
+    assert _audit(world.session, "reveal.person") == 1
+
+
+def test_register_loss_then_reissue_with_the_fee_on_the_confirmation_art21_23_27(client, world, web_login, app):
+    card = world.card(CardStatus.ACTIVE)
+    web_login(world, "teller")
+    html, resp = _confirm(client, f"/desk/cards/{card.id}/loss-registration", {"id_verified": "y", "channel": "outlet"})
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
+    world.session.expire_all()
+    assert world.session.get(Card, card.id).status is CardStatus.LOSS_REGISTERED
+    html, resp = _confirm(client, f"/desk/cards/{card.id}/reissue",
+                          {"delivery_method": "pickup", "service_mode": "counter", "id_verified": "y"})
+    assert "¥20.00" in html or "CN¥20.00" in html  # Art. 27: a reissue is never free
+    assert resp.status_code == 302
+    world.session.expire_all()
+    assert world.session.get(Card, card.id).status is CardStatus.INVALIDATED
+    timeline = page_html(client.get(f"/desk/holders/{card.person_id}", headers={"Accept-Language": "en"}))
+    assert 'data-operation="register_loss"' in timeline and 'data-operation="reissue"' in timeline
+
+
+def test_a_stale_page_is_told_to_reload_instead_of_overwriting(client, world, web_login):
+    card = world.card(CardStatus.ACTIVE)
+    web_login(world, "teller")
+    path = f"/desk/cards/{card.id}/loss-registration"
+    html = page_html(_post(client, path, {"id_verified": "y", "channel": "outlet"}))
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', html))
+    # a colleague changes the card meanwhile
+    from app.services import lifecycle
+
+    lifecycle.lock_person(world.session, card.person_id)
+    lifecycle.set_field_lock(world.session, world.teller, card.id, field=lifecycle.Field.MEDICAL, locked=True)
+    world.session.commit()
+    before = snapshot(world.session, [card.person_id])
+    resp = client.post(path, data={**fields, "csrf_token": csrf_from(html)}, headers={"Accept-Language": "en"})
+    body = page_html(resp, 412)
+    assert 'data-problem="precondition-failed"' in body and "Reload the card" in body
+    assert snapshot(world.session, [card.person_id]) == before
+
+
+def test_a_refused_step_shows_the_article_in_the_clerks_language_art22(client, world, web_login):
+    """Deregistering a loss without the ID check: refused with Art. 22 as the API refuses it."""
+    card = world.card(CardStatus.LOSS_REGISTERED)
+    web_login(world, "teller", lang="zh-CN")
+    before = snapshot(world.session, [card.person_id])
+    html, resp = _confirm(client, f"/desk/cards/{card.id}/loss-deregistration", {"channel": "outlet"}, lang="zh-CN")
+    body = page_html(resp, 422)
+    assert 'class="refusal"' in body and "第22条" in body and "身份证件" in body
+    assert snapshot(world.session, [card.person_id]) == before
+
+
+@pytest.mark.parametrize("slug, data, field", [
+    ("activation", {"pin": "12", "pin_again": "12"}, "pin"),
+    ("pin-reset", {"pin": "135791", "pin_again": "999999", "id_verified": "y"}, "pin_again"),
+    ("reissue", {"delivery_method": "express", "delivery_address": "", "service_mode": "counter"}, "delivery_address"),
+    ("replacement", {"reason": "bank_change", "delivery_method": "pickup", "service_mode": "counter"}, "new_bank_id"),
+    ("field-lock", {"field": "nonsense"}, "field"),
+    ("information-change", {}, "phone"),
+    ("cancellation", {"reason": "nonsense"}, "reason"),
+])
+def test_bad_input_on_each_form_shows_a_message_beside_the_field_and_writes_nothing(
+        client, world, web_login, slug, data, field):
+    state = CardStatus.ISSUED if slug == "activation" else CardStatus.ACTIVE
+    card = world.card(state)
+    who = "clerk" if slug == "cancellation" else "teller"
+    web_login(world, who)
+    before = snapshot(world.session, [card.person_id])
+    html = page_html(_post(client, f"/desk/cards/{card.id}/{slug}", {**data, "channel": ""}), 422)
+    assert f'id="{field}-error"' in html, html[html.find("<main"):][:3000]
+    assert snapshot(world.session, [card.person_id]) == before
+
+
+def test_activation_from_the_desk_art6_19(client, world, web_login):
+    card = world.card(CardStatus.ISSUED)
+    web_login(world, "teller")
+    _, resp = _confirm(client, f"/desk/cards/{card.id}/activation", {"pin": "258013", "pin_again": "258013"})
+    assert resp.status_code == 302
+    world.session.expire_all()
+    assert world.session.get(Card, card.id).status is CardStatus.ACTIVE
+    assert world.session.scalar(select(func.count()).select_from(CardEvent)
+                                .where(CardEvent.card_id == card.id, CardEvent.operation == "activate")) == 1
+
+
+def test_replacement_with_bank_change_art24(client, world, web_login):
+    card = world.card(CardStatus.ACTIVE)  # bank 0
+    web_login(world, "teller_ccb")  # the NEW bank's teller takes it (Art. 24(3))
+    # the new bank sees the holder only once a relationship exists; the page refuses within remit
+    resp = client.get(f"/desk/cards/{card.id}/replacement")
+    assert resp.status_code in (200, 403)
+
+
+def test_status_inquiry_and_field_lock_art6(client, world, web_login):
+    card = world.card(CardStatus.ACTIVE)
+    web_login(world, "teller")
+    _, resp = _confirm(client, f"/desk/cards/{card.id}/field-lock", {"field": "transport", "reason": "holder asks"})
+    assert resp.status_code == 302
+    html = page_html(client.get(f"/desk/cards/{card.id}/status", headers={"Accept-Language": "en"}))
+    assert "Transport" in html and "not usable" in html
+
+
+def test_information_change_at_the_agency_art6(client, world, web_login):
+    card = world.card(CardStatus.ACTIVE)
+    web_login(world, "clerk")
+    _, resp = _confirm(client, f"/desk/cards/{card.id}/information-change", {"address": "广州市越秀区中山五路9号"})
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:1500]
+
+
+def test_cancellation_for_death_by_the_clerk_art26(client, world, web_login):
+    card = world.card(CardStatus.ACTIVE)
+    web_login(world, "clerk")
+    _, resp = _confirm(client, f"/desk/cards/{card.id}/cancellation", {"reason": "death", "effective": "2026-11-20"})
+    assert resp.status_code == 302
+    world.session.expire_all()
+    assert world.session.get(Card, card.id).status is CardStatus.CANCELLED

@@ -194,3 +194,12 @@ def test_old_certificate_after_2022_02_01_needs_a_legal_basis_beside_the_field_a
     found = client.post("/legacy-certificates/lookup", data={"kind": "social_insurance_card",
                                                              "number": "GZ12345678", "csrf_token": token})
     assert found.status_code == 302 and found.headers["Location"].endswith(url)
+
+
+def test_the_cardholder_page_links_to_the_old_certificates_for_roles_that_may_open_them_art34(client, world, web_login):
+    person = world.person()
+    web_login(world, "clerk")
+    html = page_html(client.get(f"/desk/holders/{person.id}"))
+    assert f'href="/legacy-certificates/persons/{person.id}"' in html
+    back = page_html(client.get(f"/legacy-certificates/persons/{person.id}"))
+    assert f'href="/desk/holders/{person.id}"' in back

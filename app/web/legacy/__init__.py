@@ -3,7 +3,7 @@ a section of its own linked from the cardholder page; and the look-up of a holde
 Rules in ``app.services.legacy``."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from werkzeug.routing import BuildError
 from wtforms import DateField, SelectField, StringField
@@ -46,9 +46,22 @@ class LookupForm(FlaskForm):
                          render_kw={"autocomplete": "off"})
 
 
+@bp.app_context_processor
+def _link_from_the_cardholder_page():
+    """``legacy_link(person_id)``: the URL of this section for the cardholder page, or None when the signed-in
+    role may not open it (the view's own policy decides, as the navigation does)."""
+    def legacy_link(person_id):
+        staff = g.get("staff")
+        if staff is None or staff.role not in person.policy:
+            return None
+        return url_for("web.legacy.person", person_id=person_id)
+
+    return {"legacy_link": legacy_link}
+
+
 def cardholder_url(person_id: int) -> str | None:
     """The cardholder page (the card desk's), when the app has one."""
-    for endpoint in ("web.desk.cardholder", "web.cardholders.show", "web.desk.person"):
+    for endpoint in ("web.desk.holder", "web.desk.cardholder", "web.cardholders.show"):
         if endpoint in current_app.view_functions:
             try:
                 return url_for(endpoint, person_id=person_id)

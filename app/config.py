@@ -92,6 +92,9 @@ class Config:
     RATELIMIT_OTP_LOGIN_DOC = os.environ.get("SSC_RATELIMIT_OTP_LOGIN_DOC", "5/minute")
     RATELIMIT_PIN = os.environ.get("SSC_RATELIMIT_PIN", "30/minute")  # per address: an outlet's tellers share one
     RATELIMIT_PIN_CARD = os.environ.get("SSC_RATELIMIT_PIN_CARD", "5/minute")
+    # Public complaint intake and follow-up (Art. 29): no sign-in, so limited per address.
+    RATELIMIT_COMPLAINT_FILE = os.environ.get("SSC_RATELIMIT_COMPLAINT_FILE", "5/minute;30/hour")
+    RATELIMIT_COMPLAINT_FOLLOW = os.environ.get("SSC_RATELIMIT_COMPLAINT_FOLLOW", "10/minute;60/hour")
     OTP_TTL_SECONDS = _int("SSC_OTP_TTL_SECONDS", 300)
     OTP_MAX_ATTEMPTS = _int("SSC_OTP_MAX_ATTEMPTS", 5)
     # "package.module:Class" implementing app.services.otp.SmsGateway; the default stores messages

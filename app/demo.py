@@ -396,6 +396,58 @@ class Seeder:
             elif role is Role.HOTLINE_OPERATOR:
                 self.hotline = actor
 
+    # -------------------------------------------------------------------- guides, complaints, old certificates
+
+    def guides_and_cases(self) -> None:
+        """Service guides of the issuing agency and the application agencies (Art. 18), two complaints
+        (Art. 29: one at the hotline, one anonymous report on the web) and an old certificate linked to the
+        first resident (Art. 34), all through the services, so the pages have something true to show."""
+        from app.models.complaint import ComplainantType, ComplaintKind, IntakeChannel, PartyKind
+        from app.models.legacy import LegacyKind
+        from app.services import complaints, guides, legacy
+
+        s = self.s
+        staff = {u.username: u for u in s.scalars(select(StaffUser))}
+
+        def actor(username: str) -> Actor:
+            u = staff[username]
+            return Actor(role=u.role, channel=Channel.AGENCY, user_id=u.id, agency_id=u.agency_id)
+
+        guides.publish(s, actor("sscc.clerk1"), self.agency_ids["GZ-SSCC"], {
+            "title": "广州市社会保障卡服务指南",
+            "service_items": "申领、启用、挂失、解挂、补卡、换卡、注销、应用锁定与解锁、应用状态查询、密码修改与重置、信息变更",
+            "scope": "人力资源和社会保障、医疗保障、财政、民政、卫生健康、交通出行等公共服务（第十四条、第三十三条）",
+            "usage": "凭社会保障卡或电子社会保障卡在合作银行网点、服务场所和应用单位办理；首次申领免费（第二十七条）",
+            "contact": "广州12345政府服务便民热线"})
+        offers = {
+            "GZ-YB": ("医保就医结算", "定点医疗机构门诊、住院费用直接结算", "已参加广州市基本医疗保险，卡已启用",
+                      "在定点医疗机构出示社会保障卡或电子社保卡，刷卡结算", "即时结算"),
+            "GZ-JT": ("公共交通乘车", "地铁、公交刷卡或扫码乘车", "卡已启用，交通应用未锁定",
+                      "进站刷卡或出示电子社保卡乘车码", "即时"),
+        }
+        for code, (title, items, conditions, procedure, limit) in offers.items():
+            guides.publish(s, actor(f"{APP_AGENCY_USERS[code]}.op1"), self.agency_ids[code], {
+                "title": title, "service_items": items, "conditions": conditions, "procedure": procedure,
+                "time_limit": limit})
+        hotline = staff["h12345.op1"]
+        complaints.file(s, complaints.Intake(
+            kind=ComplaintKind.COMPLAINT, complainant_type=ComplainantType.NATURAL_PERSON,
+            complainant_name=self.name(True), complainant_phone=self._mobile(), party_kind=PartyKind.BANK,
+            party_bank_id=self.banks["ICBC-GZ"], summary="网点以系统故障为由两次拒绝受理补卡申请，未告知其他办理渠道。"),
+            channel=IntakeChannel.HOTLINE,
+            actor=Actor(role=Role.HOTLINE_OPERATOR, channel=Channel.GOV_HOTLINE, user_id=hotline.id,
+                        agency_id=hotline.agency_id))
+        complaints.file(s, complaints.Intake(
+            kind=ComplaintKind.REPORT, complainant_type=ComplainantType.NATURAL_PERSON, anonymous=True,
+            party_kind=PartyKind.ISSUING, about_staff=True, staff_description="服务大厅窗口工作人员",
+            summary="服务大厅工作人员向办事群众收取加急费用，未开具票据。"), channel=IntakeChannel.WEB)
+        first = s.scalars(select(Person).order_by(Person.id)).first()
+        if first is not None:
+            legacy.link(s, actor("sscc.clerk1"), first.id, legacy.LegacyIn(
+                kind=LegacyKind.SOCIAL_INSURANCE_CARD, number=f"GZSB{first.id:08d}", issuer="广州市社会保险基金管理中心",
+                issued_on=date(2012, 3, 1)))
+        s.commit()
+
     # -------------------------------------------------------------------- people
 
     @staticmethod
@@ -594,6 +646,7 @@ class Seeder:
                 done += 1
                 if done % BATCH == 0:
                     s.commit()
+        self.guides_and_cases()
         s.get(Counter, MARK_RESIDENTS).value = len(profiles)
         s.commit()
         result = summarise(s)

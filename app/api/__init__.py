@@ -13,13 +13,17 @@ def register_blueprints(api: Api) -> None:
         audit,
         auth,
         banks,
+        bureau,
         calendar,
         cards,
+        complaints,
         corrections,
         ecard,
         home_visits,
+        guides,
         hotline,
         health,
+        legacy,
         me,
         persons,
         production,
@@ -27,7 +31,7 @@ def register_blueprints(api: Api) -> None:
     )
 
     for module in (auth, banks, persons, applications, cards, calendar, audit, agency, hotline, ecard, me,
-                   corrections, staff, production, home_visits):
+                   corrections, staff, production, home_visits, guides, complaints, legacy, bureau):
         api.register_blueprint(module.blp)
     api.register_blueprint(ecard.well_known)
     api.register_blueprint(health.blp)

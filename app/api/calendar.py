@@ -1,8 +1,6 @@
 """Holiday schedules for the working-day deadline (Art. 10, 25), loaded by the Bureau per year."""
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from app.api.common import Blueprint, commit
 from app.api.schemas import (
     CalendarOut,
@@ -15,7 +13,6 @@ from app.api.schemas import (
 )
 from app.auth import allow, current_actor
 from app.extensions import db
-from app.models import WorkdaySchedule
 from app.models.enums import Role
 from app.services import deadlines
 from app.services.errors import InvalidInput
@@ -32,8 +29,7 @@ NO_DATA = "no data: Monday to Friday assumed; due dates provisional until the ye
 @blp.response(200, CalendarOut)
 def years():
     """Years loaded by the Bureau, and the years whose due dates are still provisional."""
-    loaded = db.session.scalars(select(WorkdaySchedule.year).order_by(WorkdaySchedule.year)).all()
-    return {"loaded_years": loaded, "years_without_data": deadlines.years_without_data(db.session)}
+    return {"loaded_years": deadlines.loaded_years(db.session), "years_without_data": deadlines.years_without_data(db.session)}
 
 
 @blp.route("/years/<int:year>")

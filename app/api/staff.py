@@ -6,7 +6,8 @@ from marshmallow import Schema, fields, validate
 from app.api.common import Blueprint, commit
 from app.auth import allow, current_actor
 from app.extensions import db
-from app.services import sessions
+from app.models.enums import STAFF_ROLES, Role
+from app.services import bureau, sessions
 
 blp = Blueprint("staff", __name__, url_prefix="/api/staff", description="Staff accounts (Art. 16)")
 
@@ -21,6 +22,29 @@ class StaffOut(Schema):
     username = fields.String()
     role = fields.String()
     active = fields.Boolean()
+
+
+class StaffQuery(Schema):
+    role = fields.Enum(Role, by_value=True, validate=validate.OneOf(sorted(STAFF_ROLES)))
+    active = fields.Boolean()
+
+
+class StaffRowOut(StaffOut):
+    display_name = fields.Function(lambda r: r.user.display_name)
+    id = fields.Function(lambda r: r.user.id)
+    username = fields.Function(lambda r: r.user.username)
+    role = fields.Function(lambda r: str(r.user.role))
+    active = fields.Function(lambda r: r.user.active)
+    organisation = fields.String(allow_none=True)
+
+
+@blp.route("")
+@allow(*bureau.ADMINS)
+@blp.arguments(StaffQuery, location="query")
+@blp.response(200, StaffRowOut(many=True))
+def list_staff(query):
+    """Staff accounts with their role and organisation, by role then username."""
+    return bureau.staff_accounts(db.session, current_actor(), role=query.get("role"), active=query.get("active"))
 
 
 @blp.route("/<int:user_id>/deactivation", methods=["POST"])

@@ -4,6 +4,9 @@ from app.models.audit import AuditEntry, AuditHead
 from app.models.base import Base, utcnow
 from app.models.calendar import WorkdaySchedule
 from app.models.card import Card, CardApplication, CardEvent
+from app.models.complaint import Complaint, ComplaintStep
+from app.models.guide import ServiceGuide
+from app.models.legacy import LegacyCertificate
 from app.models.org import Agency, Bank, Outlet
 from app.models.home_visit import HomeVisitRequest, VisitReason, VisitStatus
 from app.models.production import BatchStatus, ProductionBatch, ProductionBatchItem
@@ -16,4 +19,5 @@ __all__ = [
     "Agency", "AuditEntry", "AuditHead", "Bank", "Base", "Card", "Counter", "next_value", "CardApplication", "CardEvent", "FieldStatus", "Outlet",
     "AuthSession", "Person", "SettlementAccount", "SharedRecord", "StaffUser", "WorkdaySchedule",
     "utcnow", "BatchStatus", "HomeVisitRequest", "VisitReason", "VisitStatus", "ProductionBatch", "ProductionBatchItem", "CorrectionRequest", "CorrectionStatus", "OtpChallenge", "SmsMessage",
+    "Complaint", "ComplaintStep", "ServiceGuide", "LegacyCertificate",
 ]

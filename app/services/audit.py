@@ -180,3 +180,43 @@ def verify(session: Session, expect: tuple[int, str] | None = None) -> ChainRepo
             return replace(report, ok=False, seq=seq, reason="edited",
                            detail=f"entry {seq} is not the earlier head recorded outside the database")
     return report
+
+
+# ---------------------------------------------------------------- searching the trail (the API and the Bureau's page)
+
+from app.models.enums import Role  # noqa: E402
+
+READERS = (Role.BUREAU, Role.AUDITOR)  # who reads the trail and verifies the chain (Art. 5, 16)
+SEARCH_FILTERS = ("person_id", "actor_id", "action", "action_prefix", "since", "until")
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def search(session: Session, actor: Actor, filters: dict, *, page: int = 1, page_size: int = 50,
+           newest_first: bool = False) -> tuple[list[AuditEntry], int]:
+    """Entries matching ``filters`` (cardholder, actor, action or action prefix, time range), one page, and
+    the total count. The search itself is recorded (``read.audit``): who looked into whose access history."""
+    from sqlalchemy import func
+
+    q = select(AuditEntry)
+    f = {k: filters[k] for k in SEARCH_FILTERS if filters.get(k) not in (None, "")}
+    if "person_id" in f:
+        q = q.where(AuditEntry.person_id == f["person_id"])
+    if "actor_id" in f:
+        q = q.where(AuditEntry.actor_id == f["actor_id"])
+    if "action" in f:
+        q = q.where(AuditEntry.action == f["action"])
+    if "action_prefix" in f:
+        q = q.where(AuditEntry.action.like(_escape_like(f["action_prefix"]) + "%", escape="\\"))
+    if "since" in f:
+        q = q.where(AuditEntry.at >= f["since"])
+    if "until" in f:
+        q = q.where(AuditEntry.at < f["until"])
+    total = session.scalar(select(func.count()).select_from(q.subquery()))
+    order = AuditEntry.seq.desc() if newest_first else AuditEntry.seq
+    entries = list(session.scalars(q.order_by(order).offset((page - 1) * page_size).limit(page_size)))
+    shown = ",".join(f"{k}={f[k]}" for k in sorted(f))
+    record(session, actor, "read.audit", person_id=f.get("person_id"), subject=f"audit:{shown}" if shown else "audit")
+    return entries, total

@@ -198,3 +198,8 @@ def years_without_data(session: Session, today: date | None = None) -> list[int]
     """Years (this one and the next) for which due dates would be provisional: the Bureau should load them."""
     year = (today or clock.today()).year
     return calendar(session).years_without_data(year, year + 1)
+
+
+def loaded_years(session: Session) -> list[int]:
+    """The years whose holiday schedule the Bureau loaded (Art. 10, 25)."""
+    return list(session.scalars(select(WorkdaySchedule.year).order_by(WorkdaySchedule.year)))

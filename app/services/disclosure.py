@@ -96,6 +96,7 @@ READS: dict[str, tuple[str, tuple[Item, ...]]] = {
     "agency_holder": ("read.agency_holder", (I.NAME, I.SSN, I.CARD_STATUS, I.SETTLEMENT_SUSPENDED, I.OWN_FIELD)),
     "hotline_caller": ("read.hotline_caller", (I.NAME, I.CARD_STATUS, I.SETTLEMENT_SUSPENDED)),
     "prefill": ("read.prefill", (I.PLATFORM_RECORD,)),
+    "legacy": ("read.legacy", (I.DOC_NUMBER,)),  # old identity certificates linked to the holder (Art. 34)
 }
 
 

@@ -34,6 +34,10 @@ AREAS = (
     "app.web.dashboard",
     "app.web.desk",
     "app.web.applications",
+    "app.web.bureau",
+    "app.web.guides",
+    "app.web.complaints",
+    "app.web.legacy",
 )
 
 # The main navigation: (endpoint, label). A link shows only to the roles its page admits (the view's
@@ -42,6 +46,14 @@ NAV = [
     ("web.dashboard.home", N_("Start page")),
     ("web.desk.search", N_("Card desk")),
     ("web.applications.index", N_("Applications")),
+    ("web.bureau.banks", N_("Banks and outlets")),
+    ("web.bureau.calendar", N_("Holiday calendar")),
+    ("web.bureau.staff", N_("Staff accounts")),
+    ("web.bureau.audit_trail", N_("Audit trail")),
+    ("web.complaints.index", N_("Complaints")),
+    ("web.complaints.hotline", N_("Record a complaint")),
+    ("web.legacy.lookup", N_("Old certificates")),
+    ("web.guides.index", N_("Service guides")),
 ]
 
 

@@ -19,13 +19,14 @@ def register_blueprints(api: Api) -> None:
         ecard,
         hotline,
         health,
+        ledger,
         me,
         persons,
         staff,
     )
 
     for module in (auth, banks, persons, applications, cards, calendar, audit, agency, hotline, ecard, me,
-                   corrections, staff):
+                   corrections, staff, ledger):
         api.register_blueprint(module.blp)
     api.register_blueprint(ecard.well_known)
     api.register_blueprint(health.blp)

@@ -4,6 +4,7 @@ from app.models.audit import AuditEntry, AuditHead
 from app.models.base import Base, utcnow
 from app.models.calendar import WorkdaySchedule
 from app.models.card import Card, CardApplication, CardEvent
+from app.models.ledger import LedgerAccount, LedgerPosting, LedgerTransaction
 from app.models.org import Agency, Bank, Outlet
 from app.models.person import FieldStatus, Person, SharedRecord
 from app.models.selfservice import CorrectionRequest, CorrectionStatus, OtpChallenge, SmsMessage
@@ -13,5 +14,5 @@ from app.models.staff import AuthSession, StaffUser
 __all__ = [
     "Agency", "AuditEntry", "AuditHead", "Bank", "Base", "Card", "Counter", "next_value", "CardApplication", "CardEvent", "FieldStatus", "Outlet",
     "AuthSession", "Person", "SettlementAccount", "SharedRecord", "StaffUser", "WorkdaySchedule",
-    "utcnow", "CorrectionRequest", "CorrectionStatus", "OtpChallenge", "SmsMessage",
+    "utcnow", "CorrectionRequest", "LedgerAccount", "LedgerPosting", "LedgerTransaction", "CorrectionStatus", "OtpChallenge", "SmsMessage",
 ]

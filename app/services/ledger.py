@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -62,6 +62,19 @@ def _ledger_account(session: Session, leg: Leg, currency: str) -> int:
     session.execute(_insert(session)(LedgerAccount).values(**values).on_conflict_do_nothing(
         index_elements=[column.key]))
     return session.scalar(select(LedgerAccount.id).where(column == value))
+
+
+def _ledger_accounts(session: Session, legs, currency: str) -> list[int]:
+    """The ledger accounts of the legs, in one query when they all exist (the usual case)."""
+    holders = [leg.account_id for leg in legs if leg.account_id is not None]
+    codes = [leg.counterparty for leg in legs if leg.account_id is None]
+    found = session.execute(select(LedgerAccount.id, LedgerAccount.settlement_account_id, LedgerAccount.code)
+                            .where(or_(LedgerAccount.settlement_account_id.in_(holders),
+                                       LedgerAccount.code.in_(codes)))).all()
+    by_holder = {r[1]: r[0] for r in found if r[1] is not None}
+    by_code = {r[2]: r[0] for r in found if r[2] is not None}
+    return [(by_holder.get(leg.account_id) if leg.account_id is not None else by_code.get(leg.counterparty))
+            or _ledger_account(session, leg, currency) for leg in legs]
 
 
 def _posted(session: Session, tx: LedgerTransaction, *, replayed: bool) -> Posted:
@@ -115,7 +128,7 @@ class EmbeddedLedger:
         if (len(legs) < 2 or sum(leg.amount_fen for leg in legs) != 0 or any(leg.amount_fen == 0 for leg in legs)
                 or sum(leg.amount_fen for leg in legs if leg.amount_fen > 0) != request.amount_fen):
             raise ValueError(f"unbalanced transaction: {legs}")  # a programming error, never the caller's input
-        ids = [_ledger_account(session, leg, request.currency) for leg in legs]
+        ids = _ledger_accounts(session, legs, request.currency)
         p = request.poster
         tx = LedgerTransaction(
             type=request.type, amount_fen=request.amount_fen, currency=request.currency,

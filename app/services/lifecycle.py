@@ -416,11 +416,10 @@ def confirm_unbind(session: Session, actor: Actor, person_id: int) -> Settlement
         raise IllegalTransition("No financial account is waiting to be unbound.", article="Art. 24 ¶2")
     if actor.bank_id != account.bank_id:
         raise OutOfScope("Only the former bank confirms the unbinding of its account.", article="Art. 24 ¶2")
-    # Art. 24(3): the former account closes only once its balance is in the new bank's account. The holder's
-    # accounts are locked first, before the ledger's rows, as every posting locks them (no circular wait).
+    # Art. 24(3): the former account closes only once its balance is in the new bank's account (postings on
+    # this holder wait for the lock on the person, settlement.lock_holders).
     from app.services import settlement
 
-    settlement.lock_holders(session, [person_id], exclusive=True)
     new = next((a for a in accounts(session, person_id) if a.kind is AccountKind.FINANCIAL
                 and a.status is not AccountStatus.UNBINDING), None)
     moved = settlement.move_balance(session, actor, account, new, key=f"bank-change:{account.id}")
@@ -460,7 +459,6 @@ def reject(session: Session, actor: Actor, card_id: int, *, reason: str, expecte
     if card.application.replacement_reason is ReplacementReason.BANK_CHANGE:
         from app.services import settlement  # money that reached the new account goes back (Art. 24(3))
 
-        settlement.lock_holders(session, [card.person_id], exclusive=True)  # before the ledger's rows
         held = accounts(session, card.person_id)
         former = next((a for a in held if a.status is AccountStatus.UNBINDING), None)
         for a in held:  # first close the new bank's account (one open account per kind) …

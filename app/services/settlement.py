@@ -15,9 +15,9 @@ insurance fund; ``settlement_port``) moves it. Rules, each written once:
   first answer, also when the retry races the original (the key is written first; the loser of the race
   rolls back and answers with the winner's transaction). The same key with another request is refused.
   A refused request writes nothing, so its retry is decided afresh.
-* Concurrency: before deciding, the holders' open settlement accounts are read ``FOR SHARE`` in id order,
-  so a debit and a loss registration (which updates those rows) serialize: a debit either commits before
-  the loss or sees it. Balances change by one conditional UPDATE per account in id order (``ledger``).
+* Concurrency: before deciding, the holders' rows are read ``FOR KEY SHARE`` in id order (:func:`lock_holders`),
+  so a debit and a loss registration (which holds the row ``FOR UPDATE``) serialize: a debit either commits
+  before the loss or sees it. Balances change by one conditional UPDATE per account in id order (``ledger``).
 * Art. 24(3): a change of bank moves the balance from the former bank's account to the new one
   (:func:`move_balance`, called by ``lifecycle.confirm_unbind``) before the former account closes.
 
@@ -195,6 +195,13 @@ def key_scope(actor: Actor) -> str:
     return str(actor.role)
 
 
+def _type(value) -> T:
+    try:
+        return T(value)
+    except ValueError:
+        raise InvalidInput(f"Unknown transaction type '{value}'.", article="Art. 13", field="type") from None
+
+
 def _request_hash(**fields) -> str:
     return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()
 
@@ -209,7 +216,13 @@ def _poster(actor: Actor) -> Poster:
 
 
 def _bank_code(session: Session, account: SettlementAccount) -> str | None:
-    return session.scalar(select(Bank.code).where(Bank.id == account.bank_id)) if account.bank_id else None
+    """The account's bank code (which core holds it; the name of its cash account), remembered per session."""
+    if account.bank_id is None:
+        return None
+    codes = session.info.setdefault("ssc_bank_codes", {})
+    if account.bank_id not in codes:
+        codes[account.bank_id] = session.scalar(select(Bank.code).where(Bank.id == account.bank_id))
+    return codes[account.bank_id]
 
 
 def holder(session: Session, account: SettlementAccount) -> AccountHolder:
@@ -279,16 +292,19 @@ def _account_of_card(session: Session, card: Card, kind: AccountKind) -> Settlem
     return found
 
 
-def lock_holders(session: Session, person_ids, *, exclusive: bool = False) -> None:
-    """Art. 21: read the holders' open accounts FOR SHARE, in id order, with their current status. A loss
-    registration, a cancellation or an unbinding updates those rows, so it and this posting serialize.
-    ``exclusive``: FOR UPDATE, for a lifecycle step that moves money itself (Art. 24(3)): it takes these rows
-    before the ledger's, in the same order as every posting, so no two transactions wait in a circle."""
-    session.execute(
-        select(SettlementAccount).where(SettlementAccount.person_id.in_(sorted(set(person_ids))),
-                                        SettlementAccount.status != AccountStatus.CLOSED)
-        .order_by(SettlementAccount.id).with_for_update(read=not exclusive).execution_options(populate_existing=True)
-    ).all()
+def lock_holders(session: Session, person_ids) -> None:
+    """Art. 21: a posting and a lifecycle step on the same holder (a loss registration, a cancellation, a bank
+    change) serialize. Every lifecycle write holds the holder's row FOR UPDATE (``lifecycle.lock_person``);
+    a posting holds it FOR KEY SHARE, taken FIRST and in id order: a debit either commits before the loss
+    registration or sees it, and no posting can hold an account while waiting for a person (nor the other
+    way round, which the journal's foreign key to the resident would otherwise make possible). Postings on
+    one holder do not wait for each other here, only on the balance they change. Then the accounts are
+    read afresh (their status as of the lock)."""
+    ids = sorted(set(person_ids))
+    session.execute(select(SettlementAccount).join(Person, Person.id == SettlementAccount.person_id)
+                    .where(Person.id.in_(ids)).order_by(Person.id, SettlementAccount.id)
+                    .with_for_update(read=True, key_share=True, of=Person)
+                    .execution_options(populate_existing=True)).all()
 
 
 def _cancelled(session: Session, person_id: int) -> bool:
@@ -406,7 +422,7 @@ def holder_card(session: Session, actor: Actor, consent: Consent) -> tuple[Card,
         if card is None:
             raise ConsentRefused("This e-card code names no card.", article="Art. 32", reason="unknown_card")
         token_id, how = result.claims.token_id.hex(), "ecard"
-        if _token_used(session, token_id):
+        if _token_used(session, token_id):  # a code pays once (and ledger_transactions.ecard_token_id is unique)
             raise _token_refusal()
     elif consent.pin:
         if consent.card_number:
@@ -439,6 +455,7 @@ def credit(session: Session, actor: Actor, type: T, amount_fen: int, *, key: str
            reference: str | None = None) -> Posted:
     """A credit (Art. 13): fund transfer-in (personal account), benefit, reimbursement, cash deposit
     (financial account), to the account named by id or by the card's number."""
+    type = _type(type)
     check_amount(amount_fen, currency)
     key = check_key(key)
     scope = key_scope(actor)
@@ -476,6 +493,7 @@ def debit(session: Session, actor: Actor, type: T, amount_fen: int, *, key: str 
     premium payment, cash withdrawal, transfer (financial account), each with the holder present
     (e-card code, or card + PIN). Refused while settlement is suspended (Art. 21), on a cancelled card
     (Art. 26), on a locked field or before activation (Art. 6)."""
+    type = _type(type)
     check_amount(amount_fen, currency)
     key = check_key(key)
     scope = key_scope(actor)
@@ -505,9 +523,7 @@ def debit(session: Session, actor: Actor, type: T, amount_fen: int, *, key: str 
     check_account(session, acct, Direction.DEBIT)
     if target is not None:
         check_account(session, target, Direction.CREDIT)
-    h = holder(session, acct)
-    if not h.authorise(session, acct, amount_fen).approved:
-        raise _insufficient()
+    h = holder(session, acct)  # funds: the holder's post refuses what the balance does not cover
     other = (Leg(amount_fen, account_id=target.id) if target is not None
              else Leg(amount_fen, counterparty=rule.counterparty.format(bank=_bank_code(session, acct))))
     request = PostingRequest(type=type, amount_fen=amount_fen, currency=CURRENCY, key_scope=scope,
@@ -517,12 +533,6 @@ def debit(session: Session, actor: Actor, type: T, amount_fen: int, *, key: str 
     if target is not None and holder(session, target) is not h:
         return _cross_holder_transfer(session, h, holder(session, target), request, acct, target)
     return _post(session, h, request)
-
-
-def _insufficient():
-    from app.services.ledger import InsufficientFunds
-
-    return InsufficientFunds("The account's balance does not cover this amount.", article="Art. 13")
 
 
 def _cross_holder_transfer(session, source: AccountHolder, target_holder: AccountHolder, request: PostingRequest,

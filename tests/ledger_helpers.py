@@ -65,3 +65,24 @@ def journal_counts(session) -> tuple[int, int]:
     session.expire_all()
     return (session.scalar(select(func.count()).select_from(LedgerTransaction)),
             session.scalar(select(func.count()).select_from(LedgerPosting)))
+
+
+class RecordingLedger:
+    """An account holder configured in place of the default (SETTLEMENT_HOLDERS): the embedded ledger, with
+    every suspend / resume it is told of recorded, as a bank core's adapter would forward them."""
+
+    calls: list[tuple[str, int]] = []
+
+    def __init__(self):
+        from app.services.ledger import EmbeddedLedger
+
+        self._inner = EmbeddedLedger()
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+    def suspend(self, session, account):
+        self.calls.append(("suspend", account.id))
+
+    def resume(self, session, account):
+        self.calls.append(("resume", account.id))

@@ -633,3 +633,39 @@ def authorise(session: Session, acct: SettlementAccount, amount_fen: int) -> boo
     except DomainError:
         return False
     return holder(session, acct).authorise(session, acct, amount_fen).approved
+
+
+# ---------------------------------------------------------------- telling the holders (Art. 21, 22)
+
+
+def _tell_holders(session: Session, flush_context) -> None:
+    """After every flush that moved a settlement account into or out of ``suspended`` (a loss registered or
+    deregistered, a reissue activated: the lifecycle's writes), tell the account's holder: a bank core
+    freezes or unfreezes the account. The embedded ledger needs nothing (it reads the status itself)."""
+    from flask import has_app_context
+    from sqlalchemy import inspect as sa_inspect
+
+    if not has_app_context():
+        return
+    for obj in list(session.dirty):
+        if not isinstance(obj, SettlementAccount):
+            continue
+        history = sa_inspect(obj).attrs.status.history
+        if not history.has_changes():
+            continue
+        was = history.deleted[0] if history.deleted else None
+        now = obj.status
+        if now is AccountStatus.SUSPENDED and was is not AccountStatus.SUSPENDED:
+            holder(session, obj).suspend(session, obj)
+        elif was is AccountStatus.SUSPENDED and now is not AccountStatus.SUSPENDED:
+            holder(session, obj).resume(session, obj)
+
+
+def _listen() -> None:
+    from sqlalchemy import event
+
+    if not event.contains(Session, "after_flush", _tell_holders):
+        event.listen(Session, "after_flush", _tell_holders)
+
+
+_listen()

@@ -292,3 +292,23 @@ def test_bad_amounts_are_refused_before_anything_is_written(session, world, hold
             settlement.credit(session, world.actor("medical"), T.FUND_TRANSFER_IN, amount, key=key(),
                               account_id=med.id, currency=currency)
     assert journal_counts(session) == before
+
+
+def test_holders_are_configured_and_told_of_suspension_art21_22(app, session, world, holder):
+    from tests.ledger_helpers import RecordingLedger
+
+    card, med, fin = holder
+    saved = dict(app.config["SETTLEMENT_HOLDERS"])
+    app.config["SETTLEMENT_HOLDERS"] = {**saved, "financial": "tests.ledger_helpers:RecordingLedger"}
+    app.extensions.pop("ssc_account_holders", None)
+    RecordingLedger.calls.clear()
+    try:
+        assert isinstance(settlement.holder(session, fin), RecordingLedger)
+        lifecycle.register_loss(session, world.teller, card.id, id_verified=True)
+        lifecycle.deregister_loss(session, world.teller, card.id, id_verified=True)
+        assert RecordingLedger.calls == [("suspend", fin.id), ("resume", fin.id)]  # its account only
+        settlement.debit(session, world.teller, T.WITHDRAWAL, 100, key=key(), consent=by_card(card))
+        assert settlement.balance(session, fin) == 9_900
+    finally:
+        app.config["SETTLEMENT_HOLDERS"] = saved
+        app.extensions.pop("ssc_account_holders", None)

@@ -48,7 +48,8 @@ class _Money(Schema):
 
 class CreditIn(_Money):
     type = fields.String(required=True, validate=validate.OneOf([str(t) for t in CREDIT_TYPES]))
-    account_id = fields.Integer(strict=True, metadata={"description": "the settlement account; or card_number"})
+    account_id = fields.Integer(strict=True, validate=validate.Range(min=1, max=2**31 - 1),
+                                metadata={"description": "the settlement account; or card_number"})
     card_number = fields.String(validate=validate.Length(min=1, max=20),
                                 metadata={"description": "the card: its account of the type's kind"})
 
@@ -61,7 +62,8 @@ class DebitIn(_Money):
                                 metadata={"description": "with pin: the card presented"})
     pin = fields.String(load_only=True, validate=validate.Length(min=1, max=12),
                         metadata={"description": "the card's PIN, typed by the holder (Art. 19)"})
-    to_account_id = fields.Integer(strict=True, metadata={"description": "a transfer's financial account"})
+    to_account_id = fields.Integer(strict=True, validate=validate.Range(min=1, max=2**31 - 1),
+                                   metadata={"description": "a transfer's financial account"})
 
 
 class ReversalIn(Schema):

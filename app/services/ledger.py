@@ -5,14 +5,14 @@ guarantees, on PostgreSQL and SQLite alike:
 
 * amounts are integer fen; every transaction's legs sum to zero (checked before anything is written);
 * a holder account's balance is kept in ``ledger_accounts`` and changed in the same transaction as its
-  postings, by ONE conditional statement (``balance + d >= 0``): no lost update, never negative (also a
-  CHECK constraint). Several holder accounts are updated in ascending id order, so two transactions
-  never wait on each other in a circle;
+  postings, by a conditional statement (``balance + d >= 0``): no lost update, never negative (also a
+  CHECK constraint);
 * counterparties (the medical insurance fund, a bank's cash…) keep no running balance: their position is
   the sum of their postings, so no posting waits on a counterparty's row;
-* the idempotency key is unique per caller and written FIRST: a concurrent duplicate waits on it and
-  then fails on the unique constraint, and the caller answers with the transaction that won
-  (``app.services.settlement``);
+* the holder accounts are locked (FOR UPDATE, ascending ids) and the funds checked before anything is written,
+  so a refusal leaves the caller's transaction untouched; the idempotency key is unique per caller: a
+  concurrent duplicate waits on the lock, then fails on the unique constraint, and the caller answers with
+  the transaction that won (``app.services.settlement``);
 * :func:`reconcile` recomputes everything from the journal.
 
 ``suspend`` and ``resume`` do nothing here: this holder shares the card system's database, where the
@@ -73,6 +73,8 @@ def _ledger_accounts(session: Session, legs, currency: str) -> list[int]:
                                        LedgerAccount.code.in_(codes)))).all()
     by_holder = {r[1]: r[0] for r in found if r[1] is not None}
     by_code = {r[2]: r[0] for r in found if r[2] is not None}
+    if any(leg.account_id is not None and leg.amount_fen < 0 and leg.account_id not in by_holder for leg in legs):
+        raise InsufficientFunds("The account's balance does not cover this amount.", article="Art. 13")
     return [(by_holder.get(leg.account_id) if leg.account_id is not None else by_code.get(leg.counterparty))
             or _ledger_account(session, leg, currency) for leg in legs]
 
@@ -129,6 +131,14 @@ class EmbeddedLedger:
                 or sum(leg.amount_fen for leg in legs if leg.amount_fen > 0) != request.amount_fen):
             raise ValueError(f"unbalanced transaction: {legs}")  # a programming error, never the caller's input
         ids = _ledger_accounts(session, legs, request.currency)
+        # Lock the holder accounts (ascending ids: no circular wait) and refuse what the balance does not cover
+        # BEFORE writing anything: a refusal leaves the caller's transaction as it was.
+        holder = sorted((lid, leg) for lid, leg in zip(ids, legs) if leg.account_id is not None)
+        locked = dict(session.execute(
+            select(LedgerAccount.id, LedgerAccount.balance_fen).where(LedgerAccount.id.in_([lid for lid, _ in holder]))
+            .order_by(LedgerAccount.id).with_for_update()).all())
+        if any(locked[lid] + leg.amount_fen < 0 for lid, leg in holder):
+            raise InsufficientFunds("The account's balance does not cover this amount.", article="Art. 13")
         p = request.poster
         tx = LedgerTransaction(
             type=request.type, amount_fen=request.amount_fen, currency=request.currency,
@@ -139,11 +149,10 @@ class EmbeddedLedger:
             bank_id=p.bank_id, outlet_id=p.outlet_id, channel=p.channel, request_id=p.request_id,
             created_at=clock.now())
         session.add(tx)
-        session.flush()  # the key first: a concurrent duplicate waits here, then fails on the unique constraint
+        session.flush()  # the key: a concurrent duplicate that got past the locks fails on the unique constraint
         after: dict[int, int] = {}
-        holder = sorted((lid, leg) for lid, leg in zip(ids, legs) if leg.account_id is not None)
-        for lid, leg in holder:  # ascending ids: no circular wait
-            new = session.execute(
+        for lid, leg in holder:
+            new = session.execute(  # conditional as well: never negative, even where FOR UPDATE is a no-op (SQLite)
                 update(LedgerAccount)
                 .where(LedgerAccount.id == lid, LedgerAccount.balance_fen + leg.amount_fen >= 0)
                 .values(balance_fen=LedgerAccount.balance_fen + leg.amount_fen)

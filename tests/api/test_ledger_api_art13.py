@@ -47,7 +47,7 @@ def test_unknown_account_missing_key_and_wrong_type_write_nothing(client, db, wo
     headers = auth(world, "medical")
     before = row_counts(db)
     assert_problem(_credit(client, headers, {"type": "fund_transfer_in", "amount_fen": 1, "account_id": 999_999}), 404)
-    assert_problem(_credit(client, headers, {"type": "fund_transfer_in", "amount_fen": 1, "account_id": 2**62}), 404)
+    assert_problem(_credit(client, headers, {"type": "fund_transfer_in", "amount_fen": 1, "account_id": 2**62}), 422)
     resp = client.post("/api/ledger/credits", json={"type": "fund_transfer_in", "amount_fen": 1, "account_id": med},
                        headers=headers)
     assert assert_problem(resp, 400)["type"].endswith("idempotency-key-required")

@@ -17,6 +17,7 @@ calendar_cli = AppGroup("calendar", help="Working-day calendar (Art. 10, 25).")
 lifecycle_cli = AppGroup("lifecycle", help="The card lifecycle tables.")
 audit_cli = AppGroup("audit", help="The hash-chained audit trail (Art. 16).")
 ecard_cli = AppGroup("ecard", help="Electronic card signing keys (Art. 35).")
+ledger_cli = AppGroup("ledger", help="The embedded settlement ledger (Art. 13).")
 ecard_keys_cli = AppGroup("keys", help="Signing keys: list, rotate, withdraw.")
 ecard_cli.add_command(ecard_keys_cli)
 
@@ -257,6 +258,21 @@ def staff_deactivate(username: str, reason: str) -> None:
     click.echo(f"Deactivated {username}; its sessions have ended.")
 
 
+@ledger_cli.command("reconcile")
+def ledger_reconcile() -> None:
+    """Recompute the ledger from its journal: every balance equals its postings and is not negative, every
+    transaction balances, money in = money out + balances. Prints what differs; exit status 1 if anything does."""
+    from app.services.ledger import reconcile
+
+    r = reconcile(db.session)
+    for line in r.problems:
+        click.echo(f"DIFFERS: {line}")
+    click.echo(f"{r.transactions} transactions; money in {r.money_in} fen = money out {r.money_out} fen + "
+               f"balances {r.balances} fen: {'clean' if r.clean else f'{len(r.problems)} difference(s)'}")
+    if not r.clean:
+        raise SystemExit(1)
+
+
 @lifecycle_cli.command("table")
 def lifecycle_table() -> None:
     """Print the state table and the channel table as Markdown."""
@@ -266,6 +282,7 @@ def lifecycle_table() -> None:
 def register_cli(app: Flask) -> None:
     app.cli.add_command(calendar_cli)
     app.cli.add_command(lifecycle_cli)
+    app.cli.add_command(ledger_cli)
     app.cli.add_command(audit_cli)
     app.cli.add_command(feed_cli)
     app.cli.add_command(ecard_cli)

@@ -78,6 +78,16 @@ class Config:
     # Art. 21: whether inflows still post to a suspended account (default: they post).
     SUSPENDED_ACCOUNTS_ACCEPT_INFLOWS = os.environ.get("SSC_SUSPENDED_INFLOWS", "1") == "1"
     PIN_MAX_FAILURES = _int("SSC_PIN_MAX_FAILURES", 5)  # Art. 19
+    # Art. 13: who holds each settlement account's money (app.services.settlement_port). Keys: "medical",
+    # "financial", or "financial:<bank code>" for one bank's core; values "package.module:Class". The
+    # embedded double-entry ledger is the default for both (demo, tests, `make run`).
+    SETTLEMENT_HOLDERS = {
+        "medical": os.environ.get("SSC_MEDICAL_HOLDER", "app.services.ledger:EmbeddedLedger"),
+        "financial": os.environ.get("SSC_FINANCIAL_HOLDER", "app.services.ledger:EmbeddedLedger"),
+    }
+    # Largest amount of one transaction, in fen (10 million yuan): far inside a BIGINT, so balances never
+    # overflow; larger amounts are refused as input.
+    LEDGER_MAX_AMOUNT_FEN = _int("SSC_LEDGER_MAX_AMOUNT_FEN", 1_000_000_000)
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
     # Staff login (Art. 16): wrong passwords per account from any address, and every attempt per

@@ -24,6 +24,7 @@ def register_blueprints(api: Api) -> None:
         hotline,
         health,
         legacy,
+        ledger,
         me,
         persons,
         production,
@@ -31,7 +32,7 @@ def register_blueprints(api: Api) -> None:
     )
 
     for module in (auth, banks, persons, applications, cards, calendar, audit, agency, hotline, ecard, me,
-                   corrections, staff, production, home_visits, guides, complaints, legacy, bureau):
+                   corrections, staff, production, home_visits, guides, complaints, legacy, bureau, ledger):
         api.register_blueprint(module.blp)
     api.register_blueprint(ecard.well_known)
     api.register_blueprint(health.blp)

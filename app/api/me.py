@@ -11,13 +11,14 @@ import base64
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
+from app.api import ledger as _ledger_api
 from app.api.common import Blueprint, commit
 from app.api.schemas import ApplicationOut, CardOut, EventOut, FieldStatusOut
 from app.auth import allow, current_actor
 from app.extensions import db, limiter
 from app.models import Card, CardEvent, Person
 from app.models.enums import CardStatus, Field, Role
-from app.services import lifecycle, otp, selfservice
+from app.services import lifecycle, otp, selfservice, settlement
 from app.services.disclosure import Item as I
 from app.services.errors import NotFound
 
@@ -270,3 +271,43 @@ def my_corrections():
     person = _me()
     return selfservice.for_resident(db.session, person.id)
 
+
+
+# ---------------------------------------------------------------- the settlement accounts (Art. 13, 20)
+
+
+class MyAccountOut(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    bank_id = fields.Integer(allow_none=True)
+    status = fields.String()
+    balance_fen = fields.Integer()
+
+
+@blp.route("/accounts")
+@allow(Role.RESIDENT)
+@blp.response(200, MyAccountOut(many=True))
+def my_accounts():
+    """Your two settlement accounts (and former ones) with their status and balance in fen (Art. 13, 20)."""
+    from app.models import SettlementAccount
+
+    person = _me()
+    accts = db.session.scalars(select(SettlementAccount).where(SettlementAccount.person_id == person.id)
+                               .order_by(SettlementAccount.id)).all()
+    return [{"id": a.id, "kind": str(a.kind), "bank_id": a.bank_id, "status": str(a.status),
+             "balance_fen": settlement.balance(db.session, a)} for a in accts]
+
+
+@blp.route("/accounts/<int:account_id>/statement")
+@allow(Role.RESIDENT)
+@blp.arguments(_ledger_api.StatementQuery, location="query")
+@blp.response(200, _ledger_api.StatementOut)
+def my_statement(query, account_id):
+    """Your account's statement, newest first: each line says who posted it (role and organisation, or you)
+    and how you consented (e-card code or card and PIN). Quote the transaction id if you complain (Art. 29)."""
+    person = _me()
+    acct = db.session.get(lifecycle.SettlementAccount, account_id)
+    if acct is None or acct.person_id != person.id:
+        raise NotFound("You have no such account.")
+    st = settlement.statement(db.session, acct, before=query.get("before"), limit=query["limit"])
+    return _ledger_api.statement_answer(acct, st, staff=False, person_id=person.id)

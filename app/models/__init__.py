@@ -7,6 +7,7 @@ from app.models.card import Card, CardApplication, CardEvent
 from app.models.complaint import Complaint, ComplaintStep
 from app.models.guide import ServiceGuide
 from app.models.legacy import LegacyCertificate
+from app.models.ledger import LedgerAccount, LedgerPosting, LedgerTransaction
 from app.models.org import Agency, Bank, Outlet
 from app.models.home_visit import HomeVisitRequest, VisitReason, VisitStatus
 from app.models.production import BatchStatus, ProductionBatch, ProductionBatchItem
@@ -20,4 +21,5 @@ __all__ = [
     "AuthSession", "Person", "SettlementAccount", "SharedRecord", "StaffUser", "WorkdaySchedule",
     "utcnow", "BatchStatus", "HomeVisitRequest", "VisitReason", "VisitStatus", "ProductionBatch", "ProductionBatchItem", "CorrectionRequest", "CorrectionStatus", "OtpChallenge", "SmsMessage",
     "Complaint", "ComplaintStep", "ServiceGuide", "LegacyCertificate",
+    "LedgerAccount", "LedgerPosting", "LedgerTransaction",
 ]

@@ -158,3 +158,19 @@ class AgencyKind(StrEnum):
     ISSUING = "issuing"
     APPLICATION = "application"
     HOTLINE = "hotline"
+
+
+class TransactionType(StrEnum):
+    """What money may do on the card's two settlement accounts (Art. 13): each type on ONE account kind
+    (``app.services.settlement.RULES``)."""
+
+    FUND_TRANSFER_IN = "fund_transfer_in"  # 社会医疗保险基金划入 → personal account (Art. 13 ¶2)
+    MEDICAL_SETTLEMENT = "medical_settlement"  # 医疗费用结算 ← personal account (Art. 13 ¶2)
+    PREMIUM_PAYMENT = "premium_payment"  # 社会保险费缴纳 ← financial account (Art. 13 ¶3)
+    BENEFIT_PAYMENT = "benefit_payment"  # 社会保障待遇领取 → financial account (Art. 13 ¶3)
+    REIMBURSEMENT = "reimbursement"  # 医疗保险费用非即时结算后报销返还 → financial account (Art. 13 ¶3)
+    DEPOSIT = "deposit"  # 现金存 → financial account (Art. 13 ¶3)
+    WITHDRAWAL = "withdrawal"  # 现金取 ← financial account (Art. 13 ¶3)
+    TRANSFER = "transfer"  # 转账 financial → financial (Art. 13 ¶3)
+    BANK_CHANGE_MOVE = "bank_change_move"  # the balance follows a change of bank (Art. 24(3))
+    REVERSAL = "reversal"  # undoes one earlier transaction, once

@@ -70,6 +70,8 @@ class Item(StrEnum):
     SETTLEMENT_SUSPENDED = "settlement_suspended"  # Art. 21
     ACCOUNT_STATUS = "account_status"
     ACCOUNT_BANK = "account_bank"
+    ACCOUNT_BALANCE = "account_balance"  # a settlement account's balance (Art. 13)
+    ACCOUNT_STATEMENT = "account_statement"  # its postings: amounts, counterparties, who posted (Art. 13)
     CARD_EVENTS = "card_events"
     PLATFORM_RECORD = "platform_record"  # what the government platform holds for a document (Art. 9)
 
@@ -86,6 +88,7 @@ READS: dict[str, tuple[str, tuple[Item, ...]]] = {
     "person_cards": ("read.person_cards", (I.CARD_NUMBER, I.CARD_STATUS, I.CARD_DETAILS, I.APPLICATION,
                                            I.DELIVERY_ADDRESS)),
     "accounts": ("read.accounts", (I.ACCOUNT_STATUS, I.ACCOUNT_BANK)),
+    "statement": ("read.statement", (I.ACCOUNT_STATUS, I.ACCOUNT_BANK, I.ACCOUNT_BALANCE, I.ACCOUNT_STATEMENT)),
     "card": ("read.card", (I.CARD_NUMBER, I.CARD_STATUS, I.CARD_DETAILS, I.APPLICATION, I.DELIVERY_ADDRESS)),
     "cards": ("read.cards", (I.CARD_NUMBER, I.CARD_STATUS, I.CARD_DETAILS, I.APPLICATION, I.DELIVERY_ADDRESS)),
     "card_events": ("read.card_events", (I.CARD_EVENTS,)),

@@ -439,9 +439,17 @@ def confirm_unbind(session: Session, actor: Actor, person_id: int) -> Settlement
         raise IllegalTransition("No financial account is waiting to be unbound.", article="Art. 24 ¶2")
     if actor.bank_id != account.bank_id:
         raise OutOfScope("Only the former bank confirms the unbinding of its account.", article="Art. 24 ¶2")
+    # Art. 24(3): the former account closes only once its balance is in the new bank's account (postings on
+    # this holder wait for the lock on the person, settlement.lock_holders).
+    from app.services import settlement
+
+    new = next((a for a in accounts(session, person_id) if a.kind is AccountKind.FINANCIAL
+                and a.status is not AccountStatus.UNBINDING), None)
+    moved = settlement.move_balance(session, actor, account, new, key=f"bank-change:{account.id}")
     account.status, account.closed_at, account.unbind_confirmed_by = AccountStatus.CLOSED, clock.now(), actor.user_id
     record_event(session, actor, Op.CONFIRM_UNBIND, person_id=person_id, card=None, article="Art. 24 ¶2",
-           account_id=account.id)
+           account_id=account.id, moved_fen=moved.amount_fen if moved else None,
+           to_account_id=new.id if moved else None)
     session.flush()
     return account
 
@@ -472,9 +480,13 @@ def reject(session: Session, actor: Actor, card_id: int, *, reason: str, expecte
     if old.status is CardStatus.REPLACEMENT_PENDING:  # (a card lost meanwhile stays loss-registered)
         _side_effect(session, actor, Op.REJECT, old, _in_hand_state(session, old), rejected=card.number)
     if card.application.replacement_reason is ReplacementReason.BANK_CHANGE:
+        from app.services import settlement  # money that reached the new account goes back (Art. 24(3))
+
         held = accounts(session, card.person_id)
+        former = next((a for a in held if a.status is AccountStatus.UNBINDING), None)
         for a in held:  # first close the new bank's account (one open account per kind) …
             if a.kind is AccountKind.FINANCIAL and a.status is not AccountStatus.UNBINDING and a.bank_id == card.bank_id:
+                settlement.move_balance(session, actor, a, former, key=f"bank-change-refused:{a.id}")
                 a.status, a.closed_at = AccountStatus.CLOSED, clock.now()
         session.flush()
         lost = settlement_suspended(session, card.person_id)  # the card lost, or a reissue not yet in use

@@ -1,7 +1,7 @@
 """service guides, complaints, legacy certificates
 
 Revision ID: 3025c380b148
-Revises: 5a1e0c7b2d14
+Revises: 6e9302648080
 Create Date: 2026-12-01 13:46:19.374013
 
 """
@@ -13,7 +13,7 @@ import app.models.base
 
 # revision identifiers, used by Alembic.
 revision = '3025c380b148'
-down_revision = '5a1e0c7b2d14'
+down_revision = '6e9302648080'
 branch_labels = None
 depends_on = None
 

@@ -6,7 +6,7 @@ reversed once. On PostgreSQL the journal is append-only for the application role
 transactions and postings, never change or delete them (balances in ledger_accounts do change).
 
 Revision ID: 545c5707328b
-Revises: 0e10b218dc52
+Revises: 3025c380b148
 Create Date: 2026-12-01 13:54:18.533047
 
 """
@@ -18,7 +18,7 @@ import app.models.base
 
 # revision identifiers, used by Alembic.
 revision = '545c5707328b'
-down_revision = '0e10b218dc52'
+down_revision = '3025c380b148'
 branch_labels = None
 depends_on = None
 

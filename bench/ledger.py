@@ -79,6 +79,7 @@ def seed(url: str, schema: str, inst: Path, accounts: int) -> list[tuple[str, in
 
 
 def worker(url, schema, inst, holders, seconds, ready, go, out, seed_):
+    os.setsid()  # its own session, as an independent client is: Linux autogroup would share one CPU slice
     _cheap_hashing()
     from sqlalchemy import select
 

@@ -301,9 +301,11 @@ def lock_holders(session: Session, person_ids) -> None:
     one holder do not wait for each other here, only on the balance they change. Then the accounts are
     read afresh (their status as of the lock)."""
     ids = sorted(set(person_ids))
-    session.execute(select(SettlementAccount).join(Person, Person.id == SettlementAccount.person_id)
-                    .where(Person.id.in_(ids)).order_by(Person.id, SettlementAccount.id)
-                    .with_for_update(read=True, key_share=True, of=Person)
+    session.execute(select(Person.id).where(Person.id.in_(ids)).order_by(Person.id)
+                    .with_for_update(read=True, key_share=True)).all()
+    # A statement of its own, so under READ COMMITTED it sees what committed while the lock was awaited (a
+    # join locking only the persons would re-read them after the wait, but not the accounts).
+    session.execute(select(SettlementAccount).where(SettlementAccount.person_id.in_(ids))
                     .execution_options(populate_existing=True)).all()
 
 

@@ -1,5 +1,6 @@
 """Money under concurrency on PostgreSQL (Art. 13, 21, 24(3)): 8 workers × 1,000 random operations on a few
-holders' accounts, each worker in its own session and transaction per operation as API requests are, with
+holders' accounts, each worker a process with its own connection (as gunicorn workers are) and one
+transaction per operation as API requests are, with
 retries of earlier requests (same caller, same idempotency key, same body) that race their originals, while
 one worker also registers and deregisters a loss and carries a bank change through to the former bank's
 confirmation. Afterwards: the ledger reconciles, no balance is negative, no key posted twice, every posting a
@@ -8,8 +9,9 @@ and nothing deadlocked (a deadlock is an error, not a refusal)."""
 from __future__ import annotations
 
 import logging
+import multiprocessing as mp
+import os
 import random
-import threading
 import time
 import uuid
 from collections import defaultdict
@@ -62,13 +64,11 @@ def test_eight_workers_thousand_operations_reconcile_art13_21_24(app, db, sessio
     card_ids = [c.id for c in cards]
     issuer = app.extensions["ecard_issuer"]
 
-    pool: list[tuple] = []  # (actor, kind, args) of requests sent, retried by anyone
-    pool_lock = threading.Lock()
-    outcomes: dict[tuple[str, str], list[int]] = defaultdict(list)  # (scope, key) -> transaction ids answered
-    debits: list[tuple[int, float, float]] = []  # (holder, started, finished) of successful debits
-    loss_windows: list[tuple[float, float]] = []  # (loss committed, deregistration started) on LOSS_HOLDER
-    errors: list[BaseException] = []
-    refusals: dict[str, int] = defaultdict(int)
+    ctx = mp.get_context("fork")
+    manager = ctx.Manager()
+    pool = manager.list()  # (actor, kind, kwargs, holder) of requests sent, retried by any worker
+    loss_windows = manager.list()  # (loss committed, deregistration started) on LOSS_HOLDER
+    out = ctx.Queue()
 
     def request(s: Session, rng: random.Random):
         """A random money operation: (actor, 'credit'|'debit', kwargs, holder)."""
@@ -96,23 +96,8 @@ def test_eight_workers_thousand_operations_reconcile_art13_21_24(app, db, sessio
                                                    consent=Consent(card_number=numbers[h], pin=PIN)), h
         to = (h + 1 + rng.randrange(HOLDERS - 1)) % HOLDERS
         target = account_of(s, persons[to], AccountKind.FINANCIAL).id
-        return world.resident(persons[h]), "debit", dict(type=T.TRANSFER, amount_fen=amount, key=k,
-                                                         consent=Consent(pin=PIN), to_account_id=target), h
-
-    def send(s: Session, actor, kind: str, kwargs: dict, h: int) -> None:
-        started = time.monotonic()
-        try:
-            fn = settlement.credit if kind == "credit" else settlement.debit
-            args = dict(kwargs)
-            posted = fn(s, actor, args.pop("type"), args.pop("amount_fen"), **args)
-            s.commit()
-        except DomainError as e:
-            s.rollback()
-            refusals[f"{type(e).__name__} {e.article}"] += 1
-            return
-        outcomes[(settlement.key_scope(actor), kwargs["key"])].append(posted.transaction_id)
-        if kind == "debit" and not posted.replayed:
-            debits.append((h, started, time.monotonic()))
+        return residents[h], "debit", dict(type=T.TRANSFER, amount_fen=amount, key=k,
+                                           consent=Consent(pin=PIN), to_account_id=target), h
 
     def lifecycle_step(s: Session, i: int) -> None:
         """Worker 0 races a loss registration and a bank change against everyone's money."""
@@ -121,47 +106,83 @@ def test_eight_workers_thousand_operations_reconcile_art13_21_24(app, db, sessio
             s.commit()
             loss_windows.append((time.monotonic(), float("inf")))
         elif i == 450:
-            loss_windows[-1] = (loss_windows[-1][0], time.monotonic())
+            loss_windows[0] = (loss_windows[0][0], time.monotonic())
             lifecycle.deregister_loss(s, actors["teller"], card_ids[LOSS_HOLDER], id_verified=True)
             s.commit()
         elif i == 300:
             lifecycle.replace(s, actors["new_teller"], card_ids[BANK_CHANGE_HOLDER], delivery=PICKUP,
-                              reason=ReplacementReason.BANK_CHANGE, new_bank_id=world.banks[1].id)
+                              reason=ReplacementReason.BANK_CHANGE, new_bank_id=bank_ids[1])
             s.commit()
         elif i == 700:
             lifecycle.confirm_unbind(s, actors["teller"], persons[BANK_CHANGE_HOLDER])
             s.commit()
 
-    barrier = threading.Barrier(WORKERS)
-
-    def worker(n: int) -> None:
+    def worker(n: int, ready, go) -> None:
+        """One worker process (no shared interpreter lock: as gunicorn workers), its own connection."""
+        os.setsid()  # its own scheduling group (Linux autogroup), as an independent server process
+        db.engine.dispose(close=False)  # never reuse the parent's connections
         rng = random.Random(1_000 + n)
-        with app.app_context(), Session(db.engine) as s:
-            try:
-                barrier.wait(timeout=30)
-                for i in range(OPS):
+        outcomes, debits, refusals, errors = [], [], defaultdict(int), []
+        with Session(db.engine) as s:
+            ready.release()
+            go.wait()
+            for i in range(OPS):
+                try:
                     if n == 0:
                         lifecycle_step(s, i)
-                    with pool_lock:
-                        retry = pool[rng.randrange(len(pool))] if pool and rng.random() < 0.15 else None
+                    size = len(pool)
+                    retry = pool[rng.randrange(size)] if size and rng.random() < 0.15 else None
                     if retry is None:
                         retry = request(s, rng)
-                        with pool_lock:
-                            pool.append(retry)  # before it is sent: a retry may race the original
-                    send(s, *retry)
-            except BaseException as e:  # noqa: BLE001 - judged below, not lost in the thread
-                s.rollback()
-                errors.append(e)
+                        pool.append(retry)  # before it is sent: a retry may race the original
+                    actor, kind, kwargs, h = retry
+                    started = time.monotonic()
+                    fn = settlement.credit if kind == "credit" else settlement.debit
+                    args = dict(kwargs)
+                    try:
+                        posted = fn(s, actor, args.pop("type"), args.pop("amount_fen"), **args)
+                        s.commit()
+                    except DomainError as e:
+                        s.rollback()
+                        refusals[f"{type(e).__name__} {e.article}"] += 1
+                        continue
+                    outcomes.append((settlement.key_scope(actor), kwargs["key"], posted.transaction_id))
+                    if kind == "debit" and not posted.replayed:
+                        debits.append((h, started, time.monotonic()))
+                except BaseException as e:  # noqa: BLE001 - judged by the parent, not lost in the process
+                    s.rollback()
+                    errors.append(repr(e)[:500])
+        out.put((outcomes, debits, dict(refusals), errors))
 
+    residents = [world.resident(p) for p in persons]
+    bank_ids = [b.id for b in world.banks]
+    db.session.remove()
+    db.engine.dispose()
+    ready, go = ctx.Semaphore(0), ctx.Event()
+    procs = [ctx.Process(target=worker, args=(n, ready, go)) for n in range(WORKERS)]
+    for p in procs:
+        p.start()
+    for _ in procs:
+        assert ready.acquire(timeout=60), "a worker did not start"
     started = time.monotonic()
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(WORKERS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=600)
+    go.set()
+    results = [out.get(timeout=900) for _ in procs]
     elapsed = time.monotonic() - started
-    assert not any(t.is_alive() for t in threads), "a worker is stuck"
+    for p in procs:
+        p.join(timeout=60)
+    outcomes_by_key: dict[tuple[str, str], list[int]] = defaultdict(list)
+    debits, refusals, errors = [], defaultdict(int), []
+    for o, d, r, e in results:
+        for scope, k, tx in o:
+            outcomes_by_key[(scope, k)].append(tx)
+        debits += d
+        errors += e
+        for name, n in r.items():
+            refusals[name] += n
+    windows = list(loss_windows)
+    manager.shutdown()
     assert not errors, errors[:3]  # no deadlock, no unhandled conflict: only refusals with an article
+    outcomes = outcomes_by_key
 
     session.expire_all()
     r = reconcile(session)
@@ -179,7 +200,7 @@ def test_eight_workers_thousand_operations_reconcile_art13_21_24(app, db, sessio
         LedgerTransaction.idempotency_key.like("w-%"))))
     assert told == journal
     # Art. 21: no debit on the lost card's holder that started after the loss and ended before its deregistration
-    (loss_at, dereg_at), = loss_windows
+    (loss_at, dereg_at), = windows
     inside = [d for d in debits if d[0] == LOSS_HOLDER and d[1] > loss_at and d[2] < dereg_at]
     assert inside == []
     assert refusals.get("SettlementRefused Art. 21", 0) > 0

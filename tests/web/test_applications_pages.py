@@ -51,7 +51,7 @@ def _submit(client, html: str, **over):
         name, value = re.search(r'name="(\w+)"', tag), re.search(r'value="([^"]*)"', tag)
         if name and name.group(1) != "needed":
             data[name.group(1)] = value.group(1) if value else ""
-    bank = re.search(r'<option selected value="(\d+)"', html)
+    bank = re.search(r'<option value="(\d+)" selected', html)
     data.update({"bank_id": bank.group(1) if bank else "",
                  "delivery_method": "pickup", "pickup_outlet_id": "0", "referral": "self",
                  "service_mode": data.get("service_mode", "counter"), "eligibility": "public_services",

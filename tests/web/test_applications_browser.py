@@ -42,10 +42,13 @@ def _timeline_ops(page) -> list[str]:
     return page.locator("#timeline li").evaluate_all("els => els.map(e => e.dataset.op)")
 
 
-def _desk_confirm(page, person_id: int, live_url: str) -> None:
-    """A card desk action: Continue → the confirmation step (fee, waiver) → confirm."""
+def _desk_confirm(page, person_id: int, live_url: str, pin: str | None = None) -> None:
+    """A card desk action: Continue → the confirmation step (fee, waiver; the PIN is typed there) → confirm."""
     page.click("form.card button[type=submit]")
     page.wait_for_selector("form.confirm")
+    if pin:
+        page.fill("#pin", pin)
+        page.fill("#pin_again", pin)
     page.click("form.confirm button[type=submit]")
     page.wait_for_url(f"{live_url}/desk/holders/{person_id}")
 
@@ -126,9 +129,7 @@ def test_a_card_from_the_counter_through_production_to_pickup_activation_loss_an
     # ---- activation, loss registration, reissue (Art. 6, 21, 23) at the card desk (web1's pages)
     desk = f"{live_url}/desk/cards/{card.id}"
     teller.goto(f"{desk}/activation")
-    teller.fill("#pin", "135790")
-    teller.fill("#pin_again", "135790")
-    _desk_confirm(teller, card.person_id, live_url)
+    _desk_confirm(teller, card.person_id, live_url, pin="135790")
     for action in ("loss-registration", "reissue"):
         teller.goto(f"{desk}/{action}")
         teller.check("#id_verified")

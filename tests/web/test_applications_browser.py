@@ -156,7 +156,8 @@ def _clerk_pages(world, session):
     batch = production.create_batch(session, world.clerk)
     session.commit()
     return {"applications-decisions": "/applications/decisions", "applications-batches": "/applications/batches",
-            "applications-batch": f"/applications/batches/{batch.id}", "applications-dispatch": "/applications/dispatch",
+            "applications-batch": f"/applications/batches/{batch.id}",
+            "applications-dispatch": "/applications/dispatch",
             "applications-card": f"/applications/{applied.id}", "applications-index-clerk": "/applications/"}
 
 

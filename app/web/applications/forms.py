@@ -14,7 +14,8 @@ from app.services.documents import DocumentType
 from app.web.labels import LABELS
 
 DOC_LABELS = {
-    "resident_id": N_("Resident identity card"), "hk_macao_resident_permit": N_("Residence permit for Hong Kong and Macao residents"),
+    "resident_id": N_("Resident identity card"),
+    "hk_macao_resident_permit": N_("Residence permit for Hong Kong and Macao residents"),
     "taiwan_resident_permit": N_("Residence permit for Taiwan residents"),
     "hk_macao_travel_permit": N_("Mainland travel permit for Hong Kong and Macao residents"),
     "taiwan_travel_permit": N_("Mainland travel permit for Taiwan residents"),

@@ -37,7 +37,8 @@ def apply(body):
         raise InvalidInput("Give person_id or applicant.", field="applicant")
     card = lifecycle.apply(
         db.session, actor, person_id, bank_id=body["bank_id"],
-        delivery=lifecycle.Delivery(body["delivery_method"], body.get("delivery_address"), body.get("pickup_outlet_id")),
+        delivery=lifecycle.Delivery(body["delivery_method"], body.get("delivery_address"),
+                                    body.get("pickup_outlet_id")),
         service_mode=body["service_mode"], referral=body["referral"], id_verified=body["id_verified"],
     )
     commit()

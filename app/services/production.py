@@ -347,7 +347,8 @@ def check_rows(session: Session, batch: ProductionBatch, rows: list[dict[str, st
             continue
         if item.produced_at is not None or card.status is not CardStatus.IN_PRODUCTION:
             code = "already_produced" if item.produced_at is not None else "not_in_production"
-            err(line, number, code, N_("Card {number} is {status}: it cannot be marked produced."), status=str(card.status))
+            err(line, number, code, N_("Card {number} is {status}: it cannot be marked produced."),
+                status=str(card.status))
             continue
         good.append((line, card))
     if errors:

@@ -51,7 +51,7 @@ def _submit(client, html: str, **over):
         name, value = re.search(r'name="(\w+)"', tag), re.search(r'value="([^"]*)"', tag)
         if name and name.group(1) != "needed":
             data[name.group(1)] = value.group(1) if value else ""
-    bank = re.search(r'<option selected value="(\d+)"', html)
+    bank = re.search(r'<option value="(\d+)" selected', html)
     data.update({"bank_id": bank.group(1) if bank else "",
                  "delivery_method": "pickup", "pickup_outlet_id": "0", "referral": "self",
                  "service_mode": data.get("service_mode", "counter"), "eligibility": "public_services",
@@ -293,3 +293,23 @@ def test_scheduling_or_closing_a_visit_with_bad_input_says_so_beside_the_field_a
     assert row_counts(db) == before
     session.expire_all()
     assert req.visit_on is None and req.status.value == "open"
+
+
+def test_a_step_outside_the_role_is_refused_with_the_channel_tables_article_art5(client, world, web_login, db):
+    world.card(CardStatus.ACCEPTED)
+    web_login(world, "teller")
+    token = csrf_from(page_html(client.get("/applications/pickup")))
+    before = row_counts(db)
+    resp = client.post("/applications/batches", data={"limit": "10", "csrf_token": token})
+    text = resp.get_data(as_text=True)
+    assert resp.status_code == 403 and 'class="refusal"' in text and "Art. 5, 10" in text
+    assert row_counts(db) == before
+
+
+def test_a_form_post_without_its_csrf_token_is_refused_and_writes_nothing(client, world, web_login, db):
+    card = world.card(CardStatus.APPLIED)
+    web_login(world, "clerk")
+    before = card_rows(db)
+    resp = client.post(f"/applications/{card.id}/acceptance", data={f"a{card.id}-version": card.version})
+    assert resp.status_code == 400
+    assert card_rows(db) == before

@@ -28,6 +28,7 @@ from app.services import disclosure, home_visits, lifecycle, people, production,
 from app.services.errors import DomainError, InvalidInput
 from app.services.lifecycle_rules import Op
 from app.web.applications import forms
+from app.web.labels import refusal_text
 from app.web.policy import page
 
 bp = Blueprint("applications", __name__, url_prefix="/applications", template_folder="templates")
@@ -61,7 +62,7 @@ def _on_field(form, e: DomainError, aliases: dict[str, str] | None = None) -> bo
     f = getattr(form, name, None) if isinstance(name, str) else None
     if f is None or not hasattr(f, "errors"):
         return False
-    f.errors = [*(f.errors or []), e.translated()[1] + (f" ({fmt_article(e.article)})" if e.article else "")]
+    f.errors = [*(f.errors or []), refusal_text(e)[1] + (f" ({fmt_article(e.article)})" if e.article else "")]
     return True
 
 

@@ -7,14 +7,15 @@ from flask_wtf.file import FileField
 from wtforms import BooleanField, DateField, HiddenField, IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
-from app.i18n import N_, translate
+from app.i18n import N_
 from app.models.enums import DeliveryMethod, EligibilityBasis, Referral, ServiceMode
 from app.models.home_visit import VisitReason
 from app.services.documents import DocumentType
 from app.web.labels import LABELS
 
 DOC_LABELS = {
-    "resident_id": N_("Resident identity card"), "hk_macao_resident_permit": N_("Residence permit for Hong Kong and Macao residents"),
+    "resident_id": N_("Resident identity card"),
+    "hk_macao_resident_permit": N_("Residence permit for Hong Kong and Macao residents"),
     "taiwan_resident_permit": N_("Residence permit for Taiwan residents"),
     "hk_macao_travel_permit": N_("Mainland travel permit for Hong Kong and Macao residents"),
     "taiwan_travel_permit": N_("Mainland travel permit for Taiwan residents"),
@@ -28,17 +29,7 @@ def _choices(enum, labels: dict[str, str]):
     return [(str(m), labels[str(m)]) for m in enum]
 
 
-class Form(FlaskForm):
-    """A form whose choice labels (English source messages) are shown in the reader's language."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for f in self:
-            if isinstance(f, SelectField) and f.choices and f.coerce is not int:
-                f.choices = [(value, translate(label)) for value, label in f.choices]
-
-
-class LookupForm(Form):
+class LookupForm(FlaskForm):
     """Step 1 of the counter intake: the applicant's ID document (Art. 9)."""
 
     doc_type = SelectField(N_("ID document"), choices=_choices(DocumentType, DOC_LABELS), default="resident_id")
@@ -105,7 +96,7 @@ class ImportForm(FlaskForm):
                      render_kw={"accept": ".csv,.xlsx,text/csv"})
 
 
-class HomeVisitForm(Form):
+class HomeVisitForm(FlaskForm):
     name = StringField(N_("Name"), validators=[DataRequired(message=N_("Enter the name.")), Length(max=60)])
     phone = StringField(N_("Mobile number"), validators=[DataRequired(message=N_("Enter the mobile number.")),
                                                         Length(max=24)], render_kw={"type": "tel"})

@@ -49,6 +49,9 @@ chromium:
 	@test -x /usr/bin/chromium || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get install -y --no-install-recommends chromium; \
 	  else echo "Chromium is missing: run  sudo apt-get install -y chromium  then make test again"; exit 1; fi; }
+	@fc-list :lang=zh 2>/dev/null | grep -q . || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get install -y --no-install-recommends fonts-wqy-microhei; \
+	  else echo "No Chinese font: the zh-CN screenshots show boxes (sudo apt-get install -y fonts-wqy-microhei)"; fi; }
 
 bench: setup-dev
 	$(BIN)/python bench/ecard.py

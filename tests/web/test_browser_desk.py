@@ -90,3 +90,22 @@ def test_clerk_dashboard_and_tablet_width(world, browser_page, live_url, lang):
     sign_in(tablet, live_url, "clerk")
     shoot(tablet, "dashboard-clerk-tablet")
     assert tablet.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+
+
+def test_reveal_through_htmx_sends_the_csrf_header_art16(world, browser_page, live_url):
+    """Progressive enhancement: the reveal form posts through htmx (no page load), with the CSRF token
+    in its header (static/js/app.js); the full value appears, the reveal is on record."""
+    card = world.card(CardStatus.ACTIVE)
+    world.session.commit()
+    page = browser_page("en")
+    sign_in(page, live_url, "teller")
+    page.goto(f"{live_url}/desk/holders/{card.person_id}")
+    page.check("#reveal-form input[value=name]")
+    page.select_option("#purpose", "counter_service")
+    page.fill("#reveal-form #detail", "holder asks to check the name")
+    with page.expect_request(lambda r: r.url.endswith("/reveal") and r.method == "POST") as req:
+        page.click("#reveal-form button[type=submit]")
+    headers = req.value.all_headers()
+    assert headers.get("hx-request") == "true" and headers.get("x-csrftoken")
+    page.wait_for_selector("text=陈小明")
+    shoot(page, "holder-revealed")

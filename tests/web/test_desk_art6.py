@@ -21,14 +21,15 @@ def _post(client, path, data, lang="en"):
     return client.post(path, data={**extra, **data, "csrf_token": csrf_from(html)}, headers={"Accept-Language": lang})
 
 
-def _confirm(client, path, data, lang="en"):
-    """The two steps of a service: review (the confirmation page) then confirm."""
+def _confirm(client, path, data, lang="en", at_confirmation=None):
+    """The two steps of a service: review (the confirmation page) then confirm (a PIN is typed there)."""
     review = _post(client, path, data, lang)
     html = page_html(review)
     assert 'name="step" value="confirm"' in html, html[-3000:]
     token = csrf_from(html)
     fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', html))
-    fields.update({"csrf_token": token})
+    fields.update({"csrf_token": token, **(at_confirmation or {})})
+    assert not any(k.startswith("pin") for k in re.findall(r'type="hidden" name="([^"]+)"', html))  # Art. 19
     return html, client.post(path, data=fields, headers={"Accept-Language": lang})
 
 
@@ -161,8 +162,8 @@ def test_a_refused_step_shows_the_article_in_the_clerks_language_art22(client, w
 
 
 @pytest.mark.parametrize("slug, data, field", [
-    ("activation", {"pin": "12", "pin_again": "12"}, "pin"),
-    ("pin-reset", {"pin": "135791", "pin_again": "999999", "id_verified": "y"}, "pin_again"),
+    ("activation", {"pin": "12", "pin_again": "12", "step": "confirm"}, "pin"),
+    ("pin-reset", {"pin": "135791", "pin_again": "999999", "id_verified": "y", "step": "confirm"}, "pin_again"),
     ("reissue", {"delivery_method": "express", "delivery_address": "", "service_mode": "counter"}, "delivery_address"),
     ("replacement", {"reason": "bank_change", "delivery_method": "pickup", "service_mode": "counter"}, "new_bank_id"),
     ("field-lock", {"field": "nonsense"}, "field"),
@@ -184,7 +185,8 @@ def test_bad_input_on_each_form_shows_a_message_beside_the_field_and_writes_noth
 def test_activation_from_the_desk_art6_19(client, world, web_login):
     card = world.card(CardStatus.ISSUED)
     web_login(world, "teller")
-    _, resp = _confirm(client, f"/desk/cards/{card.id}/activation", {"pin": "258013", "pin_again": "258013"})
+    _, resp = _confirm(client, f"/desk/cards/{card.id}/activation", {},
+                       at_confirmation={"pin": "258013", "pin_again": "258013"})
     assert resp.status_code == 302
     world.session.expire_all()
     assert world.session.get(Card, card.id).status is CardStatus.ACTIVE
@@ -192,12 +194,22 @@ def test_activation_from_the_desk_art6_19(client, world, web_login):
                                 .where(CardEvent.card_id == card.id, CardEvent.operation == "activate")) == 1
 
 
-def test_replacement_with_bank_change_art24(client, world, web_login):
+def test_replacement_for_damage_shows_the_fee_art24_27(client, world, web_login):
+    card = world.card(CardStatus.ACTIVE)
+    web_login(world, "teller")
+    html, resp = _confirm(client, f"/desk/cards/{card.id}/replacement",
+                          {"reason": "damaged", "delivery_method": "pickup", "service_mode": "counter",
+                           "quality_defect": "y", "new_bank_id": ""})
+    assert "¥0.00" in html and "Quality defect within a year: free" in html  # Art. 27(2)
+    assert resp.status_code == 302
+    world.session.expire_all()
+    assert world.session.get(Card, card.id).status is CardStatus.REPLACEMENT_PENDING
+
+
+def test_another_banks_teller_cannot_open_a_service_page_art16(client, world, web_login):
     card = world.card(CardStatus.ACTIVE)  # bank 0
-    web_login(world, "teller_ccb")  # the NEW bank's teller takes it (Art. 24(3))
-    # the new bank sees the holder only once a relationship exists; the page refuses within remit
-    resp = client.get(f"/desk/cards/{card.id}/replacement")
-    assert resp.status_code in (200, 403)
+    web_login(world, "teller_ccb")
+    assert client.get(f"/desk/cards/{card.id}/replacement").status_code == 403
 
 
 def test_status_inquiry_and_field_lock_art6(client, world, web_login):

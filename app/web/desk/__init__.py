@@ -222,14 +222,21 @@ def _action_view(action: Action):
                    "article": article_of(action.op), "person_id": card.person_id}
         if request.method == "GET":
             return render_template("desk/action.html", **context)
-        if not form.validate():
-            return render_template("desk/action.html", **context), 422
+        confirming = request.form.get("step") == "confirm"
+        valid = form.validate()
+        if not confirming:  # a PIN is typed on the confirmation step only, never carried in the page
+            for name in forms.PIN_FIELDS:
+                if name in form:
+                    form[name].errors = []
+            valid = not any(f.errors for f in form)
+        if not valid:
+            return render_template("desk/action.html", confirm=confirming, **context), 422
         if action.fee:
             try:
                 context["fee"] = action.fee(card, form)
             except DomainError as e:
                 return _refused("desk/action.html", e, **{**context, "form": form})
-        if request.form.get("step") != "confirm":  # the confirmation step: what it does and what it costs
+        if not confirming:  # the confirmation step: what it does and what it costs
             return render_template("desk/action.html", confirm=True, **context)
         try:
             result = action.call(db.session, _actor(form.channel.data), card, form)

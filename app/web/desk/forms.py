@@ -41,6 +41,7 @@ REVEAL_LABELS = {"doc_number": N_("ID number"), "ssn": N_("Social security numbe
                  "phone": N_("Mobile number"), "address": N_("Address"), "photo": N_("Photo")}
 
 REQUIRED = N_("This is required.")
+PIN_FIELDS = ("pin", "pin_again")  # asked on the confirmation step, never sent back in a page
 PIN = [InputRequired(message=REQUIRED), Regexp(r"^[0-9]{6}$", message=N_("A PIN is six digits."))]
 
 
@@ -175,7 +176,7 @@ class RevealForm(FlaskForm):
     purpose = SelectField(N_("Purpose"), validators=[InputRequired(message=REQUIRED)])
     detail = StringField(N_("What for, in a few words"),
                          validators=[DataRequired(message=REQUIRED), Length(max=MAX_DETAIL)])
-    case = StringField(N_("Case (card number id, correction request or complaint reference)"),
+    case = StringField(N_("Case (card id, correction request number or complaint reference)"),
                        validators=[Optional(), Length(max=60)])
 
     def __init__(self, *args, purposes=(), **kwargs):

@@ -39,7 +39,8 @@ seed: migrate
 run: vendor seed
 	$(BIN)/flask run --host 127.0.0.1 --port 5000
 
-## make test: set up and run the whole suite (PostgreSQL too when TEST_POSTGRES_URL is set).
+## make test: set up and run the whole suite (PostgreSQL too when TEST_POSTGRES_URL is set), on 2 workers.
+PYTEST_ARGS ?= -n 2
 test: setup-dev vendor chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
@@ -47,10 +48,10 @@ test: setup-dev vendor chromium
 # missing and running as root, else the one command to run is named.
 chromium:
 	@test -x /usr/bin/chromium || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get install -y --no-install-recommends chromium; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y --no-install-recommends chromium; \
 	  else echo "Chromium is missing: run  sudo apt-get install -y chromium  then make test again"; exit 1; fi; }
 	@fc-list :lang=zh 2>/dev/null | grep -q . || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get install -y --no-install-recommends fonts-wqy-microhei; \
+	  if [ "$$(id -u)" = 0 ]; then { apt-get install -y --no-install-recommends fonts-wqy-microhei || { apt-get update -qq && apt-get install -y --no-install-recommends fonts-wqy-microhei; }; }; \
 	  else echo "No Chinese font: the zh-CN screenshots show boxes (sudo apt-get install -y fonts-wqy-microhei)"; fi; }
 
 bench: setup-dev

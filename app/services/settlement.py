@@ -169,7 +169,7 @@ def check_amount(amount_fen, currency: str | None) -> None:
     if amount_fen <= 0:
         raise InvalidInput("An amount is positive.", field="amount_fen")
     if amount_fen > current_app.config["LEDGER_MAX_AMOUNT_FEN"]:
-        raise InvalidInput(f"At most {current_app.config['LEDGER_MAX_AMOUNT_FEN']} fen in one transaction.",
+        raise InvalidInput("At most {max} fen in one transaction.", params={"max": current_app.config["LEDGER_MAX_AMOUNT_FEN"]},
                            field="amount_fen")
     if currency != CURRENCY:
         raise InvalidInput("The settlement accounts are kept in RMB (CNY).", article="Art. 13", field="currency")
@@ -199,7 +199,7 @@ def _type(value) -> T:
     try:
         return T(value)
     except ValueError:
-        raise InvalidInput(f"Unknown transaction type '{value}'.", article="Art. 13", field="type") from None
+        raise InvalidInput("Unknown transaction type '{type}'.", params={"type": value}, article="Art. 13", field="type") from None
 
 
 def _request_hash(**fields) -> str:
@@ -276,7 +276,7 @@ def _post(session: Session, h: AccountHolder, request: PostingRequest, *, revers
 def account(session: Session, account_id: int) -> SettlementAccount:
     found = session.get(SettlementAccount, account_id)
     if found is None:
-        raise NotFound(f"No settlement account {account_id}.")
+        raise NotFound("No settlement account {account_id}.", params={"account_id": account_id})
     return found
 
 
@@ -288,7 +288,7 @@ def _account_of_card(session: Session, card: Card, kind: AccountKind) -> Settlem
         q = q.where(SettlementAccount.bank_id == card.bank_id)
     found = session.scalars(q).first()
     if found is None:
-        raise NotFound(f"The card has no {kind} account.")
+        raise NotFound("The card has no {kind} account.", params={"kind": str(kind)})
     return found
 
 
@@ -333,7 +333,8 @@ def check_account(session: Session, acct: SettlementAccount, direction: Directio
     if acct.status is AccountStatus.PENDING:
         raise SettlementRefused("The account is usable once the card is activated.", article="Art. 6")
     if ACCOUNT_FIELD[acct.kind] in lifecycle.locked_fields(session, acct.person_id):
-        raise SettlementRefused(f"The {ACCOUNT_FIELD[acct.kind]} application field is locked.", article="Art. 6")
+        raise SettlementRefused("The {field} application field is locked.", params={"field": str(ACCOUNT_FIELD[acct.kind])},
+                                article="Art. 6")
 
 
 def _check_role(session: Session, actor: Actor, t: T, rule: Rule) -> None:
@@ -341,7 +342,8 @@ def _check_role(session: Session, actor: Actor, t: T, rule: Rule) -> None:
     field = disclosure.agency_field(session, actor) if actor.role is Role.APP_AGENCY else None
     if (actor.role, field) not in rule.posters:
         allowed = ", ".join(f"{r}" + (f" ({f})" if f else "") for r, f in rule.posters)
-        raise ChannelNotAllowed(f"A {t} is posted by: {allowed}.", article=rule.article)
+        raise ChannelNotAllowed("A {type} is posted by: {allowed}.", params={"type": str(t), "allowed": allowed},
+                                article=rule.article)
     if actor.role is Role.RESIDENT and actor.channel is not Channel.ONLINE:
         raise ChannelNotAllowed("A resident acts online.", article="Art. 19")
     if actor.role is Role.BANK_TELLER and (actor.channel is not Channel.OUTLET or actor.outlet_id is None):
@@ -359,9 +361,11 @@ def _check_scope(actor: Actor, acct: SettlementAccount) -> None:
 def _check_type(t: T, acct: SettlementAccount, direction: Direction) -> Rule:
     rule = RULES.get(t)
     if rule is None or rule.direction is not direction:
-        raise InvalidInput(f"'{t}' is not a {direction}.", article="Art. 13", field="type")
+        raise InvalidInput("'{type}' is not a {direction}.", params={"type": str(t), "direction": direction},
+                           article="Art. 13", field="type")
     if rule.kind is not acct.kind:
-        raise WrongAccount(f"A {t} is a use of the {rule.kind} account, not of the {acct.kind} account.",
+        raise WrongAccount("A {type} is a use of the {kind} account, not of the {other} account.",
+                           params={"type": str(t), "kind": str(rule.kind), "other": str(acct.kind)},
                            article=rule.article)
     return rule
 
@@ -466,7 +470,7 @@ def credit(session: Session, actor: Actor, type: T, amount_fen: int, *, key: str
     if (first := _replay(session, scope, key, rhash)) is not None:
         return first
     if RULES.get(type) is None or RULES[type].direction is not Direction.CREDIT:
-        raise InvalidInput(f"'{type}' is not a credit.", article="Art. 13", field="type")
+        raise InvalidInput("'{type}' is not a credit.", params={"type": str(type)}, article="Art. 13", field="type")
     if (account_id is None) == (card_number is None):
         raise InvalidInput("Name the account (account_id) or the card (card_number), one of the two.",
                            field="account_id")
@@ -505,7 +509,7 @@ def debit(session: Session, actor: Actor, type: T, amount_fen: int, *, key: str 
         return first
     rule = RULES.get(type)
     if rule is None or rule.direction is not Direction.DEBIT:
-        raise InvalidInput(f"'{type}' is not a debit.", article="Art. 13", field="type")
+        raise InvalidInput("'{type}' is not a debit.", params={"type": str(type)}, article="Art. 13", field="type")
     if (type is T.TRANSFER) != (to_account_id is not None):
         raise InvalidInput("A transfer, and only a transfer, names the account it goes to (to_account_id).",
                            field="to_account_id")

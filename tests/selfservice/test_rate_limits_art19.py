@@ -9,6 +9,7 @@ limiter on (storage: RATELIMIT_STORAGE_URI, memory by default; CI points it at R
 from __future__ import annotations
 
 import os
+import re
 
 import pytest
 from argon2 import PasswordHasher
@@ -16,6 +17,17 @@ from argon2 import PasswordHasher
 from app.models.enums import CardStatus
 from tests.factories import World, citizen_id
 from tests.selfservice.conftest import bearer, doc_of, problem
+
+
+def _storage_uri() -> str:
+    """RATELIMIT_STORAGE_URI, with a Redis database of its own per xdist worker: a limiter.reset() or a
+    card id counted in one worker must not touch another worker's counts (gw0 -> db N, gw1 -> N-1, ...)."""
+    uri = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    match = re.fullmatch(r"(redis://[^/]+)/(\d+)", uri)
+    if match and worker.startswith("gw"):
+        uri = f"{match[1]}/{int(match[2]) - int(worker[2:])}"
+    return uri
 
 
 @pytest.fixture
@@ -35,7 +47,7 @@ def limited_app(tmp_path):
             "TESTING": True, "INSTANCE_DIR": tmp_path, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'rl.sqlite3'}",
             "PRIVACY_KEY_FILE": tmp_path / "privacy-keys.json", "ECARD_KEY_DIR": tmp_path / "ecard-keys",
             "RATELIMIT_ENABLED": True,
-            "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"), **config,
+            "RATELIMIT_STORAGE_URI": _storage_uri(), **config,
         })
         ctx = app.app_context()
         ctx.push()

@@ -38,6 +38,18 @@ DEFAULT_CHANNEL = {
 }
 
 
+def declared_roles(roles: tuple[Role, ...], op: Op | None, public: bool) -> tuple[Role, ...]:
+    """The roles a view (API or page) admits: those listed, or for a lifecycle operation the channel
+    table's; a view declares one or the other, or is public."""
+    if op is not None:
+        if roles or public:
+            raise ValueError("a lifecycle operation takes its roles from the channel table")
+        roles = tuple(roles_for(op))
+    if not roles and not public:
+        raise ValueError("declare at least one role, or public=True")
+    return roles
+
+
 def allow(*roles: Role, op: Op | None = None, public: bool = False, refresh: bool = False, cached: bool = False,
           any_token: bool = False):
     """Declare the roles allowed to call a view (or ``public=True``) and enforce it.
@@ -49,12 +61,7 @@ def allow(*roles: Role, op: Op | None = None, public: bool = False, refresh: boo
     then reuse it until it expires; the VIEW must then check that the token's session is still open
     itself (see ``app.services.ecard``, which does it in its one query: no cache between a logout and
     its effect). The absolute end of the session needs no check there: no token outlives it."""
-    if op is not None:
-        if roles or public:
-            raise ValueError("a lifecycle operation takes its roles from the channel table")
-        roles = roles_for(op)
-    if not roles and not public:
-        raise ValueError("declare at least one role, or public=True")
+    roles = declared_roles(roles, op, public)
 
     def decorate(view):
         @wraps(view)

@@ -15,20 +15,15 @@ from functools import wraps
 
 from flask import abort, g, redirect, request, url_for
 
-from app.auth.policy import PUBLIC
+from app.auth.policy import PUBLIC, declared_roles
 from app.models.enums import STAFF_ROLES, Role
-from app.services.lifecycle_rules import Op, channel_refusal, roles_for
+from app.services.lifecycle_rules import Op, channel_refusal
 
 STAFF = tuple(STAFF_ROLES)  # every member of staff (the dashboard, one's own settings)
 
 
 def page(*roles: Role, op: Op | None = None, public: bool = False):
-    if op is not None:
-        if roles or public:
-            raise ValueError("a lifecycle operation takes its roles from the channel table")
-        roles = roles_for(op)
-    if not roles and not public:
-        raise ValueError("declare at least one role, or public=True")
+    roles = declared_roles(roles, op, public)
     allowed = frozenset(roles)
 
     def decorate(view):

@@ -136,5 +136,12 @@ def extract_all() -> list[tuple[Path, Catalog]]:
         exclude = [s for j, (_, ss) in enumerate(cats) if j != i for s in ss if s not in sources]
         # the core must not exclude itself: only areas with their own catalogue are left out of it
         exclude = [e for e in exclude if e != ROOT]
-        out.append((tdir, extract_catalogue(sources, exclude)))
+        catalog = extract_catalogue(sources, exclude)
+        if tdir == ROOT / "translations":  # marshmallow's and werkzeug's messages (app.i18n_library)
+            from app.i18n_library import library_messages
+
+            for message in library_messages():
+                if message not in catalog:
+                    catalog.add(message, None, [("(library)", 0)])
+        out.append((tdir, catalog))
     return out

@@ -13,18 +13,12 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from app.i18n import N_, translate
+from app.i18n_library import translate_messages
 from app.services.errors import DomainError
 
 PROBLEM_BASE = "https://ssc.gz.gov.cn/problems/"
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("app.problems")
-
-
-# Werkzeug's names of the HTTP errors the API answers with (their ``title``), for the catalogue.
-HTTP_TITLES = [N_("Bad Request"), N_("Unauthorized"), N_("Forbidden"), N_("Not Found"), N_("Method Not Allowed"),
-               N_("Conflict"), N_("Request Entity Too Large"), N_("Unsupported Media Type"),
-               N_("Unprocessable Entity"), N_("Precondition Required"), N_("Precondition Failed"),
-               N_("Too Many Requests"), N_("Internal Server Error"), N_("Not Acceptable")]
 
 
 class Problem(Schema):
@@ -133,7 +127,7 @@ def register(app: Flask) -> None:
     @app.errorhandler(ValidationError)
     def validation(e: ValidationError):
         return problem(422, "invalid-input", N_("Invalid input"), N_("The request has invalid fields."),
-                       errors=e.normalized_messages())
+                       errors=translate_messages(e.normalized_messages()))
 
     @app.errorhandler(HTTPException)
     def http_error(e: HTTPException):
@@ -144,7 +138,7 @@ def register(app: Flask) -> None:
         detail = getattr(e, "data", {}).get("message") if hasattr(e, "data") else None
         if detail is None and hasattr(e, "params"):  # a source message with values (RoleForbidden)
             detail = translate(e.message, **e.params)
-        return problem(e.code or 500, slug, e.name, detail or e.description, errors=messages)
+        return problem(e.code or 500, slug, e.name, detail or e.description, errors=translate_messages(messages))
 
     @app.errorhandler(Exception)
     def unexpected(e: Exception):

@@ -136,6 +136,18 @@ def requests(session: Session, actor: Actor, *, open_only: bool = True) -> list[
     return list(session.scalars(q))
 
 
+def reveal_contact(session: Session, actor: Actor, request_id: int, detail: str) -> dict[str, str]:
+    """The full name, mobile number and address of an open request, for the teller of its bank who is
+    arranging or making the visit (Art. 8 ¶2), with a few words of why; audited with them (Art. 16).
+    A closed request's contact details are not shown again."""
+    req = get_request(session, actor, request_id)
+    _open(req)
+    why = _text(detail, "detail", 200)
+    audit.record(session, actor, "reveal.home_visit", subject=f"home_visit:{req.id}",
+                 purpose=f"door-to-door visit ({ARTICLE}): {why}", fields=["name", "phone", "address"])
+    return {"name": req.name, "phone": req.phone, "address": req.address}
+
+
 def log_list(session: Session, actor: Actor, shown: list[HomeVisitRequest]) -> None:
     """A staff read of requesters' (masked) data is on the audit trail (Art. 16)."""
     if shown:

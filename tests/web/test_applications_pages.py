@@ -313,3 +313,46 @@ def test_a_form_post_without_its_csrf_token_is_refused_and_writes_nothing(client
     resp = client.post(f"/applications/{card.id}/acceptance", data={f"a{card.id}-version": card.version})
     assert resp.status_code == 400
     assert card_rows(db) == before
+
+
+def test_the_visiting_teller_sees_the_full_address_with_a_reason_and_it_is_recorded_art8_art16(
+        client, world, web_login, session, db):
+    """Masked by default; the teller arranging the visit sees the requester's full name, number and address
+    after saying why (Art. 8 ¶2: the bank goes to the address), and the read is on the audit trail (Art. 16)."""
+    from app.models import AuditEntry
+    from app.services import home_visits
+
+    req = home_visits.file_request(session, world.teller, name="李阿婆", phone="13800138000",
+                                   address="广州市越秀区东风中路5号", reason="elderly")
+    session.commit()
+    web_login(world, "teller")
+    page = page_html(client.get("/applications/door-to-door"))
+    assert "东风中路5号" not in page and "13800138000" not in page
+    token = csrf_from(page)
+    before = row_counts(db)
+    resp = client.post(f"/applications/door-to-door/{req.id}/contact", data={f"c{req.id}-detail": "",
+                                                                             "csrf_token": token})
+    assert resp.status_code == 422 and _field_error(resp.get_data(as_text=True), f"c{req.id}-detail")
+    assert row_counts(db) == before  # a reveal without a reason shows nothing and records nothing
+    resp = client.post(f"/applications/door-to-door/{req.id}/contact",
+                       data={f"c{req.id}-detail": "上门前电话确认", "csrf_token": token})
+    shown = page_html(resp)
+    assert "广州市越秀区东风中路5号" in shown and "13800138000" in shown and "李阿婆" in shown
+    entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "reveal.home_visit")).one()
+    assert entry.record["subject"] == f"home_visit:{req.id}" and "上门前电话确认" in entry.record["purpose"]
+    assert "东风中路" not in str(entry.record)  # the trail names what was shown, never the values
+    assert "东风中路5号" not in page_html(client.get("/applications/door-to-door"))  # masked again
+
+
+def test_another_banks_teller_cannot_reveal_a_door_to_door_request_art16(client, world, web_login, session, db):
+    from app.services import home_visits
+
+    req = home_visits.file_request(session, world.teller, name="李阿婆", phone="13800138000",
+                                   address="广州市越秀区东风中路5号", reason="elderly")
+    session.commit()
+    web_login(world, "teller_ccb")
+    token = csrf_from(page_html(client.get("/applications/door-to-door")))
+    resp = client.post(f"/applications/door-to-door/{req.id}/contact",
+                       data={f"c{req.id}-detail": "看看", "csrf_token": token})
+    body = resp.get_data(as_text=True)
+    assert resp.status_code in (403, 404) and "东风中路5号" not in body and "13800138000" not in body

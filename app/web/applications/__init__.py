@@ -430,18 +430,23 @@ def pickup(card_id):
 
 @bp.route("/door-to-door")
 @page(Role.BANK_TELLER)
-def visits(form=None, bad=None, refusal=None, status=200):
+def visits(form=None, bad=None, refusal=None, status=200, revealed=None):
     actor = _actor()
     rows = home_visits.requests(db.session, actor)
     sched = {r.id: forms.ScheduleForm(prefix=f"s{r.id}", formdata=None, visit_on=r.visit_on) for r in rows}
     cancel = {r.id: forms.CancelVisitForm(prefix=f"x{r.id}", formdata=None) for r in rows}
+    contact = {r.id: forms.VisitContactForm(prefix=f"c{r.id}", formdata=None) for r in rows}
     if bad is not None:
-        (sched if isinstance(bad[1], forms.ScheduleForm) else cancel)[bad[0]] = bad[1]
+        {forms.ScheduleForm: sched, forms.CancelVisitForm: cancel, forms.VisitContactForm: contact}[
+            type(bad[1])][bad[0]] = bad[1]
     taken = worklists.door_to_door(db.session, actor)[:20]
     home_visits.log_list(db.session, actor, rows)
     _shown(taken)
     masked = {r.id: (mask_name(r.name), mask_phone(r.phone), mask_address(r.address)) for r in rows}
+    if revealed:  # (request id, full values) of the one request whose details were just revealed
+        masked[revealed[0]] = (revealed[1]["name"], revealed[1]["phone"], revealed[1]["address"])
     return render_template("applications/visits.html", rows=rows, masked=masked, sched=sched, cancel=cancel,
+                           contact=contact, revealed=revealed[0] if revealed else None,
                            form=form or forms.HomeVisitForm(formdata=None), taken=taken, names=_names(taken),
                            refusal=refusal, reasons=forms.VISIT_REASONS), status
 
@@ -480,6 +485,22 @@ def visit_schedule(request_id):
         return visits(refusal=e, status=e.status)
     db.session.commit()
     return redirect(url_for(".visits", done="scheduled"))
+
+
+@bp.route("/door-to-door/<int:request_id>/contact", methods=["POST"])
+@page(Role.BANK_TELLER)
+def visit_contact(request_id):
+    """The requester's full contact details, to arrange and make the visit (Art. 8 ¶2); audited (Art. 16)."""
+    form = forms.VisitContactForm(prefix=f"c{request_id}")
+    if not form.validate():
+        return visits(bad=(request_id, form), status=422)
+    try:
+        full = home_visits.reveal_contact(db.session, _actor(), request_id, form.detail.data)
+    except DomainError as e:
+        _refused(e)
+        return visits(refusal=e, status=e.status)
+    db.session.commit()  # the reveal's audit entry; the page is answered, not redirected, so no URL holds it
+    return visits(revealed=(request_id, full))
 
 
 @bp.route("/door-to-door/<int:request_id>/cancellation", methods=["POST"])

@@ -110,6 +110,11 @@ class ScheduleForm(FlaskForm):
     visit_on = DateField(N_("Visit date"), validators=[DataRequired(message=N_("Enter the visit date."))])
 
 
+class VisitContactForm(FlaskForm):
+    detail = StringField(N_("Why you need the full details"), validators=[
+        DataRequired(message=N_("Say in a few words why.")), Length(max=200)])
+
+
 class CancelVisitForm(FlaskForm):
     outcome = StringField(N_("Why the visit is not made"), validators=[
         DataRequired(message=N_("Give the reason.")), Length(max=200)])

@@ -210,6 +210,9 @@ REVEAL: dict[Role, Grant] = {role: Grant(r.reveals, r.scope, r.why) for role, r 
 AGENCY_LOOKUP_WINDOW = timedelta(hours=1)
 # A hotline operator acts on a caller for this long after verifying them (one call).
 CALLER_WINDOW = timedelta(minutes=30)
+# A new bank's teller serves a holder changing to it for this long after finding them by ID document.
+BANK_CHANGE_WINDOW = timedelta(minutes=30)
+BANK_CHANGE_LOOKUP = "lookup.bank_change"
 
 
 def reveal_table() -> list[dict]:
@@ -230,10 +233,13 @@ def bank_relationship(session: Session, person_id: int) -> set[int]:
 
 
 def _recently(session: Session, actor: Actor, person_id: int, what: str, window: timedelta) -> bool:
+    """Whether ``actor`` had the read ``what`` (or the audited action of that name) of this holder
+    within ``window``: the remits that open per service are these entries."""
     since = clock.now() - window
+    action = READS[what][0] if what in READS else what
     return actor.user_id is not None and session.scalar(
         select(AuditEntry.seq).where(
-            AuditEntry.action == READS[what][0], AuditEntry.actor_id == actor.user_id,
+            AuditEntry.action == action, AuditEntry.actor_id == actor.user_id,
             AuditEntry.person_id == person_id, AuditEntry.at >= since,
         ).limit(1)
     ) is not None
@@ -250,7 +256,10 @@ def _why_not(session: Session, actor: Actor, person_id: int) -> str | None:
     if scope is Scope.SELF:
         return None if actor.person_id == person_id else "A resident may see only their own information."
     if scope is Scope.OWN_BANK:
-        if actor.bank_id is None or actor.bank_id not in bank_relationship(session, person_id):
+        if actor.bank_id is None:
+            return "This person is not a cardholder of your bank."
+        if actor.bank_id not in bank_relationship(session, person_id) and not _recently(
+                session, actor, person_id, BANK_CHANGE_LOOKUP, BANK_CHANGE_WINDOW):
             return "This person is not a cardholder of your bank."
         return None
     if scope is Scope.LOOKED_UP:
@@ -318,6 +327,13 @@ def lookup(session: Session, actor: Actor, by: LookupBy, value: str, *, purpose:
         found = [person] if person else []
     else:
         found = people.find_by_phone(session, value)
+    if purpose == Purpose.BANK_CHANGE and by is LookupBy.DOCUMENT and actor.bank_id is not None:
+        # The holder is at this bank's counter with the document to change to it (Art. 24(3)): the find
+        # opens this teller's remit on them for BANK_CHANGE_WINDOW, and is on the holder's access log.
+        for p in found:
+            audit.record(session, actor, BANK_CHANGE_LOOKUP, person_id=p.id, purpose=recorded, subject=f"lookup:{by}")
+        if found:
+            return found
     shown = [p for p in found if within_remit(session, actor, p.id)]
     for p in shown:
         audit.record(session, actor, "lookup.person", person_id=p.id, purpose=recorded, subject=f"lookup:{by}")
@@ -371,6 +387,7 @@ class Purpose(StrEnum):
     CORRECTION = "correction"
     COMPLAINT = "complaint"
     OWN_INQUIRY = "own_inquiry"
+    BANK_CHANGE = "bank_change"
 
 
 class Case(StrEnum):
@@ -398,6 +415,10 @@ PURPOSES: dict[Purpose, PurposeRule] = {
     Purpose.COMPLAINT: PurposeRule("handling the holder's complaint (Art. 29)",
                                    frozenset({Role.AGENCY_CLERK}), Case.COMPLAINT),
     Purpose.OWN_INQUIRY: PurposeRule("the holder's own inquiry (Art. 20)", frozenset({Role.RESIDENT}), None),
+    # The holder comes to a new bank to change to it (Art. 24(3)): that bank has no relationship with them
+    # yet, so it finds them by the ID document presented, and its remit opens on them (BANK_CHANGE_WINDOW).
+    Purpose.BANK_CHANGE: PurposeRule("taking the holder's change to this bank, with the ID document presented "
+                                     "(Art. 24(3))", frozenset({Role.BANK_TELLER}), None),
 }
 MAX_DETAIL = 200
 

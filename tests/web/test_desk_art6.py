@@ -235,3 +235,47 @@ def test_cancellation_for_death_by_the_clerk_art26(client, world, web_login):
     assert resp.status_code == 302
     world.session.expire_all()
     assert world.session.get(Card, card.id).status is CardStatus.CANCELLED
+
+
+def test_the_new_banks_teller_finds_the_holder_by_document_and_takes_the_bank_change_art24_3(
+        client, world, web_login, clock):
+    """Art. 24(3): the holder changes to another cooperating bank at that bank's outlet. The new bank has no
+    relationship with them yet; its teller finds them by the ID document presented, with the purpose
+    "bank change" (on the holder's access log), and takes the replacement there. Any other purpose finds
+    nothing, and the remit closes again after the window (Art. 16)."""
+    from app.services.disclosure import BANK_CHANGE_WINDOW
+
+    card = world.card(CardStatus.ACTIVE)  # at bank 0
+    person = card.person
+    new_bank = world.banks[1]
+    web_login(world, "teller_ccb")
+    html = page_html(_post(client, "/desk/", {"by": "document", "doc_type": "resident_id",
+                                              "value": person.doc_number, "purpose": "counter_service",
+                                              "detail": "wants to change bank"}))
+    assert "No cardholder within your remit matches." in html
+    resp = _post(client, "/desk/", {"by": "document", "doc_type": "resident_id", "value": person.doc_number,
+                                    "purpose": "bank_change", "detail": "holder present, changes to CCB"})
+    assert resp.status_code == 302 and resp.headers["Location"].endswith(f"/desk/holders/{card.person_id}")
+    assert _audit(world.session, "lookup.bank_change") == 1
+    assert client.get(f"/desk/holders/{card.person_id}").status_code == 200
+    html, resp = _confirm(client, f"/desk/cards/{card.id}/replacement",
+                          {"reason": "bank_change", "delivery_method": "pickup", "service_mode": "counter",
+                           "new_bank_id": str(new_bank.id), "id_verified": "y"})
+    assert resp.status_code == 302, html[-2000:]
+    world.session.expire_all()
+    assert world.session.get(Card, card.id).status is CardStatus.REPLACEMENT_PENDING
+    new = world.session.scalars(select(Card).where(Card.person_id == person.id, Card.id != card.id)).one()
+    assert new.bank_id == new_bank.id
+    # The old card's other services stay with the old bank: a loss registration by the new teller is refused.
+    resp = _post(client, f"/desk/cards/{card.id}/loss-registration", {"id_verified": "y", "step": "confirm"})
+    assert resp.status_code == 403
+    world.session.expire_all()
+    assert world.session.get(Card, card.id).status is CardStatus.REPLACEMENT_PENDING
+    other = world.card(CardStatus.ACTIVE)  # a holder of bank 0 found for a change, then the window passes
+    _post(client, "/desk/", {"by": "document", "doc_type": "resident_id", "value": other.person.doc_number,
+                             "purpose": "bank_change", "detail": "holder present"})
+    assert client.get(f"/desk/holders/{other.person_id}").status_code == 200
+    clock.advance(seconds=BANK_CHANGE_WINDOW.total_seconds() + 1)
+    web_login(world, "teller_ccb")  # (the idle sign-in ended meanwhile)
+    assert client.get(f"/desk/holders/{other.person_id}").status_code == 403
+    assert client.get(f"/desk/holders/{person.id}").status_code == 200  # now a holder of this bank (new card)

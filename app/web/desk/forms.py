@@ -36,7 +36,8 @@ LOOKUP_LABELS = {"card_number": N_("Card number"), "document": N_("ID document")
 PURPOSE_LABELS = {"counter_service": N_("Serving the holder at the counter"),
                   "card_production": N_("Making, delivering or handing over the card"),
                   "correction": N_("Deciding a correction request"), "complaint": N_("Handling a complaint"),
-                  "own_inquiry": N_("The holder's own inquiry")}
+                  "own_inquiry": N_("The holder's own inquiry"),
+                  "bank_change": N_("A change to this bank (Art. 24(3))")}
 REVEAL_LABELS = {"doc_number": N_("ID number"), "ssn": N_("Social security number"), "name": N_("Name"),
                  "phone": N_("Mobile number"), "address": N_("Address"), "photo": N_("Photo")}
 

@@ -178,11 +178,23 @@ def export_rows(session: Session, actor: Actor, batch_id: int) -> tuple[Producti
     return batch, rows
 
 
+# A spreadsheet program opening the CSV runs a cell that starts with one of these as a formula (CSV
+# injection). Only free text typed at a counter can start so: the name. It gets a leading apostrophe,
+# which spreadsheet programs show as text and the factory's import reads as part of no card number.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+FREE_TEXT_COLUMNS = ("name",)
+
+
+def _as_text(row: dict) -> dict:
+    return {k: "'" + v if k in FREE_TEXT_COLUMNS and isinstance(v, str) and v.startswith(FORMULA_START) else v
+            for k, v in row.items()}
+
+
 def to_csv(rows: list[dict]) -> bytes:
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=EXPORT_COLUMNS, lineterminator="\r\n")
     w.writeheader()
-    w.writerows(rows)
+    w.writerows(_as_text(r) for r in rows)
     return buf.getvalue().encode("utf-8-sig")  # with a BOM, so spreadsheet programs read the Chinese names
 
 

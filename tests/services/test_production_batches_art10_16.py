@@ -116,6 +116,19 @@ def test_the_factory_file_as_xlsx_has_the_same_rows_and_no_formula_art17(session
     assert ws.cell(row=2, column=4).data_type == "s"  # text, not a formula
 
 
+def test_the_factory_file_as_csv_keeps_a_name_from_running_as_a_formula_art17(session, world):
+    """CSV injection: a name typed at a counter that starts like a formula is written as text (a leading
+    apostrophe), so a spreadsheet program opening the file shows it and runs nothing."""
+    world.card(CardStatus.ACCEPTED, person=world.person(name="=HYPERLINK(1)"))
+    world.card(CardStatus.ACCEPTED, person=world.person(name="-张三"))
+    plain = world.card(CardStatus.ACCEPTED)
+    batch = production.create_batch(session, world.clerk)
+    _, _, data = production.export_batch(session, world.clerk, batch.id, "csv")
+    names = {r["card_number"]: r["name"] for r in csv.DictReader(io.StringIO(data.decode("utf-8-sig")))}
+    assert sorted(n for n in names.values() if n.startswith("'")) == ["'-张三", "'=HYPERLINK(1)"]
+    assert names[plain.number] == plain.person.name  # an ordinary name as it is
+
+
 def test_a_teller_may_not_receive_the_factory_file_art16(session, world):
     accepted(world, 1)
     batch = production.create_batch(session, world.clerk)

@@ -28,6 +28,7 @@ from app.services import disclosure, home_visits, lifecycle, people, production,
 from app.services.errors import DomainError, InvalidInput
 from app.services.lifecycle_rules import Op
 from app.web.applications import forms
+from app.web.forms import options
 from app.web.labels import refusal_text
 from app.web.policy import page
 
@@ -108,14 +109,14 @@ def index():
 
 def _bank_choices(form: forms.IntakeForm) -> None:
     banks = db.session.scalars(select(Bank).where(Bank.published.is_(True)).order_by(Bank.code)).all()
-    form.bank_id.choices = [(b.id, b.name) for b in banks]
+    form.bank_id.choices = options((b.id, b.name) for b in banks)
     own = g.staff.bank_id
     if not form.bank_id.data and own:
         form.bank_id.data = own
     outlets = db.session.scalars(select(Outlet).where(Outlet.bank_id == (form.bank_id.data or own))
                                  .order_by(Outlet.code)).all()
-    form.pickup_outlet_id.choices = [(0, translate(N_("Any outlet of the bank")))] + [
-        (o.id, f"{o.name} · {o.district}") for o in outlets]
+    form.pickup_outlet_id.choices = options([(0, translate(N_("Any outlet of the bank")))] + [
+        (o.id, f"{o.name} · {o.district}") for o in outlets])
     if not form.is_submitted() and g.staff.outlet_id:
         form.pickup_outlet_id.data = g.staff.outlet_id
 

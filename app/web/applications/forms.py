@@ -11,6 +11,7 @@ from app.i18n import N_
 from app.models.enums import DeliveryMethod, EligibilityBasis, Referral, ServiceMode
 from app.models.home_visit import VisitReason
 from app.services.documents import DocumentType
+from app.web.forms import options
 from app.web.labels import LABELS
 
 DOC_LABELS = {
@@ -26,7 +27,7 @@ VISIT_REASONS = {"elderly": N_("Elderly"), "disabled": N_("Disabled"), "illness"
 
 
 def _choices(enum, labels: dict[str, str]):
-    return [(str(m), labels[str(m)]) for m in enum]
+    return options((str(m), labels[str(m)]) for m in enum)
 
 
 class LookupForm(FlaskForm):

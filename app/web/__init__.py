@@ -45,6 +45,7 @@ AREAS = (
 NAV = [
     ("web.dashboard.home", N_("Start page")),
     ("web.desk.search", N_("Card desk")),
+    ("web.desk.hotline", N_("12345 caller")),
     ("web.applications.index", N_("Applications")),
     ("web.bureau.banks", N_("Banks and outlets")),
     ("web.bureau.calendar", N_("Holiday calendar")),

@@ -109,3 +109,48 @@ def test_reveal_through_htmx_sends_the_csrf_header_art16(world, browser_page, li
     assert headers.get("hx-request") == "true" and headers.get("x-csrftoken")
     page.wait_for_selector("text=陈小明")
     shoot(page, "holder-revealed")
+
+
+@pytest.mark.parametrize("lang", ["zh-CN", "en"])
+def test_hotline_operator_checks_the_caller_and_registers_the_loss_in_the_browser_art21(
+        world, browser_page, live_url, lang):
+    person = world.person(phone="13900003333", name="林小红")
+    card = world.card(CardStatus.ACTIVE, person=person)
+    world.session.commit()
+    page = browser_page(lang)
+    sign_in(page, live_url, "hotline")
+    page.click("nav.mainnav a[href='/desk/hotline']")
+    shoot(page, "hotline-check")
+    assert_no_axe_violations(page)
+    page.fill("#doc_number", person.doc_number)
+    page.fill("#name", "林小红")
+    page.fill("#phone", "13900003333")
+    page.click("form.card button[type=submit]")
+    page.wait_for_selector(f"a[href='/desk/cards/{card.id}/loss-registration']")
+    shoot(page, "hotline-caller")
+    assert_no_axe_violations(page)
+    page.click(f"a[href='/desk/cards/{card.id}/loss-registration']")
+    _confirm(page)
+    page.click("form.confirm button[type=submit]")
+    page.wait_for_load_state()
+    world.session.expire_all()
+    assert world.session.get(type(card), card.id).status is CardStatus.LOSS_REGISTERED
+
+
+def test_door_to_door_contact_shown_in_full_with_a_reason_in_the_browser_art8(world, browser_page, live_url):
+    from app.services import home_visits
+
+    home_visits.file_request(world.session, world.teller, name="李阿婆", phone="13800138000",
+                             address="广州市越秀区东风中路5号", reason="elderly")
+    world.session.commit()
+    page = browser_page("zh-CN")
+    sign_in(page, live_url, "teller")
+    page.goto(f"{live_url}/applications/door-to-door")
+    assert "东风中路5号" not in page.content()
+    page.click("details summary")
+    page.fill("input[name$='-detail']", "上门前电话确认")
+    page.click("details form button[type=submit]")
+    page.wait_for_selector("tr.revealed")
+    assert "广州市越秀区东风中路5号" in page.content()
+    shoot(page, "door-to-door-revealed")
+    assert_no_axe_violations(page)

@@ -279,3 +279,28 @@ def test_the_new_banks_teller_finds_the_holder_by_document_and_takes_the_bank_ch
     web_login(world, "teller_ccb")  # (the idle sign-in ended meanwhile)
     assert client.get(f"/desk/holders/{other.person_id}").status_code == 403
     assert client.get(f"/desk/holders/{person.id}").status_code == 200  # now a holder of this bank (new card)
+
+
+def test_the_hotline_registers_the_callers_loss_from_the_desk_after_the_identity_check_art21_art16(
+        client, world, web_login):
+    """Art. 21 (loss by telephone, at any hour) through pages: the 12345 operator checks the caller by ID
+    document, full name and registered mobile; wrong answers find nothing; right ones show the card (masked)
+    and lead to the desk's loss registration, which freezes the card."""
+    person = world.person(phone="13900002222", name="陈大文")
+    card = world.card(CardStatus.ACTIVE, person=person)
+    web_login(world, "hotline")
+    answers = {"doc_type": "resident_id", "doc_number": person.doc_number, "name": "陈大文", "phone": "13900002222"}
+    assert client.get(f"/desk/cards/{card.id}/loss-registration").status_code == 403  # not yet verified
+    wrong = _post(client, "/desk/hotline", {**answers, "phone": "13900009999"})
+    assert "No cardholder matches this document and these answers." in page_html(wrong, 404)
+    assert _audit(world.session, "read.hotline_caller.refused") == 1  # on the holder's access log
+    resp = _post(client, "/desk/hotline", answers)
+    html = page_html(resp)
+    assert card.number in html and "陈*文" in html and "陈大文" not in html
+    assert f"/desk/cards/{card.id}/loss-registration" in html
+    html, resp = _confirm(client, f"/desk/cards/{card.id}/loss-registration", {})
+    assert resp.status_code == 302, html[-2000:]
+    world.session.expire_all()
+    assert world.session.get(Card, card.id).status is CardStatus.LOSS_REGISTERED
+    other = world.card(CardStatus.ACTIVE)  # a holder the operator has not verified
+    assert client.get(f"/desk/cards/{other.id}/loss-registration").status_code == 403

@@ -68,6 +68,28 @@ def search():
         purposes=disclosure.lookup_purposes(g.staff.role), formdata=None), results=people_shown, searched=True)
 
 
+# ---------------------------------------------------------------- the 12345 hotline's caller (Art. 21)
+
+
+@bp.route("/hotline", methods=["GET", "POST"])
+@page(Role.HOTLINE_OPERATOR)
+def hotline():
+    """Find the caller's card by ID document and identity answers (the same check as
+    ``POST /api/hotline/callers``); the verification opens the operator's remit on this holder, and the
+    loss registration is the desk's own action page (Art. 16, 21)."""
+    form = forms.HotlineCallerForm()
+    if request.method == "GET" or not form.validate():
+        return render_template("desk/hotline.html", form=form), 422 if request.method == "POST" else 200
+    try:
+        caller = disclosure.hotline_caller(db.session, _actor(), form.doc_type.data, form.doc_number.data,
+                                           name=form.name.data, phone=form.phone.data,
+                                           nationality=form.nationality.data or None)
+    except DomainError as e:
+        return _refused("desk/hotline.html", e, form)
+    disclosure.commit_read(db.session)
+    return render_template("desk/hotline.html", form=forms.HotlineCallerForm(formdata=None), caller=caller)
+
+
 # ---------------------------------------------------------------- the cardholder page
 
 

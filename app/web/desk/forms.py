@@ -170,6 +170,20 @@ class SearchForm(FlaskForm):
             raise ValidationError(N_("Choose one of the listed options."))
 
 
+class HotlineCallerForm(FlaskForm):
+    """The 12345 caller's ID document and the answers to the identity questions (Art. 16, 21)."""
+    doc_type = SelectField(N_("ID document"), choices=_choices(DocumentType, DOC_LABELS), default="resident_id")
+    doc_number = StringField(N_("ID number, as the caller reads it out"),
+                             validators=[DataRequired(message=REQUIRED), Length(max=40)],
+                             render_kw={"autocomplete": "off", "spellcheck": "false"})
+    nationality = StringField(N_("Nationality (passport only, 3 letters)"),
+                              validators=[Optional(), Length(min=3, max=3, message=N_("Three letters, e.g. USA."))])
+    name = StringField(N_("Full name, as the caller gives it"),
+                       validators=[DataRequired(message=REQUIRED), Length(max=60)], render_kw={"autocomplete": "off"})
+    phone = StringField(N_("Registered mobile number, as the caller gives it"),
+                        validators=[DataRequired(message=REQUIRED), Length(max=24)], render_kw={"autocomplete": "off"})
+
+
 class RevealForm(FlaskForm):
     fields = SelectMultipleField(N_("Show in full"), choices=_choices(Revealable, REVEAL_LABELS),
                                  option_widget=CheckboxInput(), widget=ListWidget(prefix_label=False),

@@ -114,7 +114,12 @@ function readItem(b, pos, depth = 0) {
 // --- masked number (README §3) -------------------------------------------------------------------
 const USUAL_PACKING = /^[0-9a]{6}b[0-9a]{4}f$/;
 const PACKING = /^(?:[0-9a]+|d[0-9a-f]|e[0-689]|(?:cf)*(?:b|c[0-68-e])(?![bc])|(?:cf)+(?![bc]))+f?$/;
-const hex = (bytes) => Array.from(bytes, (x) => x.toString(16).padStart(2, "0")).join("");
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+function hex(bytes) {
+  let out = "";
+  for (let i = 0; i < bytes.length; i++) out += HEX[bytes[i]];
+  return out;
+}
 
 export function unpackMasked(bytes) {
   let h = hex(bytes);

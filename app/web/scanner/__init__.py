@@ -108,9 +108,9 @@ def service_worker():
 def messages():
     """The page's words in both languages, and its settings (ECARD_SCANNER_* in app/config.py)."""
     out = {"fields": list(APP_FIELD_NAMES), "config": {
-        "skew_seconds": current_app.config.get("ECARD_SCANNER_SKEW", 30),
-        "keyset_max_age": current_app.config.get("ECARD_SCANNER_KEYSET_MAX_AGE", 86_400),
-        "refresh_seconds": current_app.config.get("ECARD_SCANNER_REFRESH", 300)}}
+        "skew_seconds": current_app.config["ECARD_SCANNER_SKEW"],
+        "keyset_max_age": current_app.config["ECARD_SCANNER_KEYSET_MAX_AGE"],
+        "refresh_seconds": current_app.config["ECARD_SCANNER_REFRESH"]}}
     for index, (lang, locale) in enumerate((("zh", "zh_CN"), ("en", "en"))):
         with force_locale(locale):
             ui = {key: gettext(text) for key, text in UI.items()}

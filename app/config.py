@@ -73,6 +73,11 @@ class Config:
     ECARD_KEY_PASSPHRASE = os.environ.get("SSC_ECARD_KEY_PASSPHRASE")
     ECARD_TOKEN_LIFETIME = _int("SSC_ECARD_TOKEN_LIFETIME", 60)
     ECARD_BATCH_HORIZON = _int("SSC_ECARD_BATCH_HORIZON", 600)  # at most 10 minutes of tokens ahead
+    # The offline scanner page (/scanner/): clock skew it tolerates, seconds between key-set refreshes while
+    # online, and the age of its key-set copy beyond which it warns (served in /scanner/messages.json).
+    ECARD_SCANNER_SKEW = _int("SSC_ECARD_SCANNER_SKEW", 30)
+    ECARD_SCANNER_REFRESH = _int("SSC_ECARD_SCANNER_REFRESH", 300)
+    ECARD_SCANNER_KEYSET_MAX_AGE = _int("SSC_ECARD_SCANNER_KEYSET_MAX_AGE", 86_400)
     # Art. 27: the fee is set by the price and finance authorities; configurable, in fen (1/100 yuan).
     CARD_FEE_FEN = _int("SSC_CARD_FEE_FEN", 2000)
     # Art. 21: whether inflows still post to a suspended account (default: they post).

@@ -295,6 +295,12 @@ def _fields(bits: int) -> AppField:
 _CBOR_ERRORS = (cbor2.CBORError, ValueError, TypeError, OverflowError, RecursionError, LookupError)
 
 
+# The GB 18030 codes whose meaning changed between the 2000, 2005 and 2022 editions: Python's codec
+# (2000) and the WHATWG decoder of browsers (2022) read them differently (checked over every 1-, 2- and
+# 4-byte code, README §3). A name holding one is malformed, so that every verifier reads a name alike;
+# these are the code points Python's codec gives them (private-use codes and U+1E3F).
+_EDITION_DEPENDENT = re.compile("[\ue5e5\ue78d-\ue796\ue7c7\ue81e\ue826\ue82b\ue82c\ue832\ue843"
+                                "\ue854\ue864\u1e3f]")
 _new_claims = tuple.__new__  # Claims(...) without NamedTuple's Python-level __new__ (hot path)
 _gb18030 = codecs.getdecoder("gb18030")  # looked up once: name.decode("gb18030") looks it up per call
 
@@ -351,6 +357,8 @@ def _claims_of_usual_layout(p: bytes) -> Claims | None:
         masked_id = _unpack_masked(masked)
     except (UnicodeDecodeError, FormatError):
         return None
+    if _EDITION_DEPENDENT.search(text):
+        return None
     return _new_claims(Claims, (card_ref, text, masked_id, _STATUSES[state >> 1], bool(state & 1),
                                 _fields(locked), lifetime, issued_at, token_id, FORMAT_VERSION))
 
@@ -373,6 +381,20 @@ def parse_claims(payload: bytes) -> Claims:
     return _claims_of_any_layout(payload)
 
 
+_PLAIN_TYPES = (int, bytes, str, bool, type(None))
+
+
+def _plain(item: object, depth: int = 0) -> bool:
+    """True if ``item`` is built only of the CBOR subset of the format (README §3): integers, byte and
+    text strings, arrays, false/true/null. cbor2 hands tags it knows over as Python objects (a tag-0
+    date string becomes a ``datetime`` that re-encodes to the same bytes), so the re-encoding check
+    alone would let them through; floats and maps have orderings and widths two verifiers could read
+    differently, and no claim needs them."""
+    if type(item) is list:
+        return depth < 16 and all(_plain(x, depth + 1) for x in item)
+    return type(item) in _PLAIN_TYPES
+
+
 def _claims_of_any_layout(payload: bytes) -> Claims:
     """:func:`parse_claims` for every payload: decoded by cbor2 and held to the rules in order."""
     try:
@@ -382,6 +404,8 @@ def _claims_of_any_layout(payload: bytes) -> Claims:
         raise FormatError(f"payload is not CBOR: {exc}") from None
     if not deterministic:
         raise FormatError("payload is not one item in deterministic CBOR encoding")
+    if not _plain(items):
+        raise FormatError("payload holds a map, tag, float or simple value (README §3)")
     if type(items) is not list or not items or type(items[0]) is not int or items[0] < 0:
         raise FormatError("payload is not an array starting with the format version")
     if items[0] != FORMAT_VERSION:
@@ -411,6 +435,8 @@ def _claims_of_any_layout(payload: bytes) -> Claims:
         text = name.decode("gb18030")
     except UnicodeDecodeError:
         raise FormatError("name is not GB 18030") from None
+    if _EDITION_DEPENDENT.search(text):
+        raise FormatError("name holds a GB 18030 code whose meaning depends on the edition")
     return Claims(card_ref, text, _unpack_masked(masked), _STATUSES[state >> 1],
                   bool(state & 1), _fields(locked), lifetime, issued_at, token_id)
 
@@ -422,6 +448,8 @@ def _payload(claims: Claims, issued_at: int, token_id: bytes) -> bytes:
         raise ValueError(f"card_ref must be 1 to {MAX_CARD_REF_BYTES} bytes")
     if not isinstance(name, str) or not name:
         raise ValueError("name must be a non-empty string")
+    if _EDITION_DEPENDENT.search(name):
+        raise ValueError("name holds a character whose GB 18030 code depends on the edition (README §3)")
     if not isinstance(token_id, bytes) or not 6 <= len(token_id) <= 8:
         raise ValueError("token_id must be 6 to 8 bytes")
     lifetime = claims.lifetime

@@ -126,7 +126,9 @@ def jwks():
     keys = issuer().store.jwks()
     tag = jwks_etag(keys)
     headers = {"ETag": tag, **CACHEABLE, "Access-Control-Allow-Origin": "*"}
-    if request.if_none_match.contains(tag.strip('"')):
+    # weak comparison (RFC 9110 §13.1.2): a proxy that compresses turns the tag weak (W/"…"), and a
+    # scanner sending that back has the same set; "*" matches too
+    if request.if_none_match.contains_weak(tag.strip('"')) or request.if_none_match.star_tag:
         return Response(status=304, headers=headers)
     resp = current_app.json.response(keys)
     resp.headers.update(headers)

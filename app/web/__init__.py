@@ -38,6 +38,7 @@ AREAS = (
     "app.web.guides",
     "app.web.complaints",
     "app.web.legacy",
+    "app.web.scanner",
 )
 
 # The main navigation: (endpoint, label). A link shows only to the roles its page admits (the view's

@@ -36,7 +36,10 @@ def test_vectors_cover_every_rule_of_the_deterministic_encoding():
                  "protected-label-true-for-1", "protected-label-float-1.0", "protected-label-float-4.0-for-kid",
                  "protected-indefinite-map", "payload-indefinite-array", "protected-kid-two-bytes",
                  "payload-version-text", "payload-name-empty", "jwk-kid-upper-case", "old-format-sc1",
-                 "cose-tag-18", "payload-lifetime-60-written", "payload-masked-run-of-8-as-c7"):
+                 "cose-tag-18", "payload-lifetime-60-written", "payload-masked-run-of-8-as-c7",
+                 "payload-version-3-with-map", "payload-version-3-with-float", "payload-version-3-with-tag-0-date",
+                 "payload-name-lone-0x80", "payload-name-gb18030-edition-dependent-a3a0",
+                 "payload-name-gb18030-edition-dependent-8135f437"):
         assert rule in ids, rule
 
 

@@ -176,6 +176,9 @@ def test_jwks_is_cacheable_with_etag_and_open_to_any_origin(client, store):
     assert again.headers["ETag"] == tag and again.headers["Access-Control-Allow-Origin"] == "*"
     assert client.get(JWKS, headers={"If-None-Match": '"other"'}).status_code == 200
     assert client.get(JWKS, headers={"If-None-Match": f'"x", {tag}'}).status_code == 304
+    # a compressing proxy weakens the tag (nginx gzip): If-None-Match compares weakly (RFC 9110 §13.1.2)
+    assert client.get(JWKS, headers={"If-None-Match": f"W/{tag}"}).status_code == 304
+    assert client.get(JWKS, headers={"If-None-Match": "*"}).status_code == 304
 
 
 def test_jwks_etag_changes_with_a_rotation(client, store, cli):

@@ -219,6 +219,21 @@ def _refused() -> list[dict]:
     no("payload-version-1", "§3: another version", signed(_payload(p0=1)), "unsupported_version")
     no("payload-version-3-other-layout", "§3: another version, whatever follows",
        signed(cbor2.dumps([3, "anything"])), "unsupported_version")
+    # the CBOR subset under SC2: (§3): a payload of another version is judged by it too, so both verifiers
+    # answer alike whatever a future layout might hold (cbor2 would re-encode a tag-0 date unchanged)
+    for vid, tail in [("payload-version-3-with-map", "a1616101"), ("payload-version-3-with-float", "f93c00"),
+                      ("payload-version-3-with-tag-0-date", "c074323031332d30332d32315432303a30343a30305a"),
+                      ("payload-version-3-with-unknown-tag", "d903e840"), ("payload-version-3-with-undefined", "f7"),
+                      ("payload-version-3-with-simple-value", "e0"),
+                      ("payload-version-3-arrays-17-deep", "81" * 15 + "80")]:
+        no(vid, "§3: only integers, byte and text strings, arrays, false/true/null", signed(bytes.fromhex("8203" + tail)),
+           "malformed")
+    no("payload-version-3-arrays-16-deep", "§3: arrays nest at most 16 deep (the payload array counts)",
+       signed(bytes.fromhex("8203" + "81" * 14 + "80")),
+       "unsupported_version")
+    no("payload-version-3-text-not-utf8", "§3: a text string is UTF-8", signed(bytes.fromhex("820361ff")), "malformed")
+    no("payload-version-huge-integer", "§3: another version, an 8-byte one too",
+       signed(bytes.fromhex("821bffffffffffffffff00")), "unsupported_version")
     no("payload-too-short", "§3: 8 or 9 elements", signed(cbor2.dumps(items[:7])), "malformed")
     no("payload-too-long", "§3: 8 or 9 elements", signed(cbor2.dumps(items + [300, 0])), "malformed")
     no("payload-lifetime-60-written", "§3: the default lifetime is never written", signed(cbor2.dumps(items + [60])),
@@ -230,6 +245,12 @@ def _refused() -> list[dict]:
     no("payload-name-empty", "§3: the name has at least one byte", signed(_payload(p4=b"")), "malformed")
     no("payload-name-text-string", "§3: the name is a byte string", signed(_payload(p4="张三丰")), "malformed")
     no("payload-name-not-gb18030", "§3: the name is GB 18030", signed(_payload(p4=b"\x81")), "malformed")
+    no("payload-name-lone-0x80", "§3: the name is GB 18030 (a lone 0x80 is no code; WHATWG decoders read it as €)",
+       signed(_payload(p4=b"\xd5\xc5\x80")), "malformed")
+    for code in ("a3a0", "a6d9", "a8bc", "fe59", "8135f437"):
+        no(f"payload-name-gb18030-edition-dependent-{code}",
+           "§3: no GB 18030 code whose meaning changed between editions (Python's codec and WHATWG differ)",
+           signed(_payload(p4=bytes.fromhex("d5c5" + code))), "malformed")
     no("payload-masked-text-string", "§3: the masked number is packed, never text",
        signed(_payload(p5="440104********1234")), "malformed")
     for vid, packed in [("payload-masked-run-of-8-as-c7", "440104c71234"),

@@ -29,6 +29,7 @@ from datetime import date, datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from app.i18n import N_
 from app.models import AuditEntry, Person
 from app.models.enums import Role
 from app.models.family import Consent, FamilyLink, LinkStatus, Relation
@@ -54,8 +55,8 @@ class FamilyLimit(DomainError):
     status, type, title = 409, "family-limit", "Too many family members of this kind"
 
 
-_NO_MATCH = "No cardholder has this document with this name."
-_NO_LINK = "You have no such family member."
+_NO_MATCH = N_("No cardholder has this document with this name.")
+_NO_LINK = N_("You have no such family member.")
 
 
 # ---------------------------------------------------------------- helpers

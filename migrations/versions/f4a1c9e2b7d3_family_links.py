@@ -5,7 +5,7 @@ consent (a one-time code to the member's mobile, kept as an HMAC, or a check at 
 child: document check only). Tokens shown are audit entries about the member.
 
 Revision ID: f4a1c9e2b7d3
-Revises: 545c5707328b
+Revises: c4f1a2d9e7b3
 Create Date: 2026-12-01 17:00:00
 
 """
@@ -16,7 +16,7 @@ import app.models.base
 
 
 revision = 'f4a1c9e2b7d3'
-down_revision = '545c5707328b'
+down_revision = 'c4f1a2d9e7b3'  # h/phone's (merged here); was 545c5707328b
 branch_labels = None
 depends_on = None
 

@@ -80,7 +80,10 @@ class Bytes:
         resp = request.response()
         if resp is None or resp.from_service_worker:
             return
-        sizes = request.sizes()
+        try:
+            sizes = request.sizes()
+        except Exception:  # noqa: BLE001 - the context closed meanwhile: the load was already counted
+            return
         self.total += max(0, sizes.get("responseBodySize", 0)) + max(0, sizes.get("responseHeadersSize", 0))
 
 

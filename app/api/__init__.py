@@ -19,6 +19,7 @@ def register_blueprints(api: Api) -> None:
         complaints,
         corrections,
         ecard,
+        family,
         home_visits,
         guides,
         hotline,
@@ -32,7 +33,8 @@ def register_blueprints(api: Api) -> None:
     )
 
     for module in (auth, banks, persons, applications, cards, calendar, audit, agency, hotline, ecard, me,
-                   corrections, staff, production, home_visits, guides, complaints, legacy, bureau, ledger):
+                   corrections, staff, production, home_visits, guides, complaints, legacy, bureau, ledger,
+                   family):
         api.register_blueprint(module.blp)
     api.register_blueprint(ecard.well_known)
     api.register_blueprint(health.blp)

@@ -5,6 +5,7 @@ from app.models.base import Base, utcnow
 from app.models.calendar import WorkdaySchedule
 from app.models.card import Card, CardApplication, CardEvent
 from app.models.complaint import Complaint, ComplaintStep
+from app.models.family import FamilyLink
 from app.models.guide import ServiceGuide
 from app.models.legacy import LegacyCertificate
 from app.models.ledger import LedgerAccount, LedgerPosting, LedgerTransaction
@@ -21,5 +22,5 @@ __all__ = [
     "AuthSession", "Person", "SettlementAccount", "SharedRecord", "StaffUser", "WorkdaySchedule",
     "utcnow", "BatchStatus", "HomeVisitRequest", "VisitReason", "VisitStatus", "ProductionBatch", "ProductionBatchItem", "CorrectionRequest", "CorrectionStatus", "OtpChallenge", "SmsMessage",
     "Complaint", "ComplaintStep", "ServiceGuide", "LegacyCertificate",
-    "LedgerAccount", "LedgerPosting", "LedgerTransaction",
+    "LedgerAccount", "LedgerPosting", "LedgerTransaction", "FamilyLink",
 ]

@@ -111,6 +111,18 @@ def _document(doc_type: str, doc_number: str, nationality: str | None) -> tuple[
     return str(doc.type), people.document_index(doc)
 
 
+def new_code(settings: OtpSettings) -> tuple[str, str, str]:
+    """A fresh code as (code, salt, stored hash): only the hash is kept (other purposes than sign-in,
+    e.g. a family member's consent, ``app.services.family``, keep it on their own row)."""
+    code = f"{secrets.randbelow(10 ** CODE_DIGITS):0{CODE_DIGITS}d}"
+    salt = secrets.token_hex(16)
+    return code, salt, _hash(settings.key, salt, code)
+
+
+def code_matches(settings: OtpSettings, salt: str, code_hash: str, code: str) -> bool:
+    return hmac.compare_digest(code_hash, _hash(settings.key, salt, str(code)))
+
+
 def message(code: str, minutes: int) -> str:
     return (f"【广州社保卡】您的登录验证码为{code}，{minutes}分钟内有效，请勿告诉他人。"
             f" Guangzhou SSC login code {code}, valid {minutes} min. Never share it.")

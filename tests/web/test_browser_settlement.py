@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from app.models.enums import AccountKind, CardStatus
+from app.models.enums import CardStatus
 from app.services import lifecycle, settlement
 from tests.factories import PIN
-from tests.ledger_helpers import account_of, fund, journal_counts
+from tests.ledger_helpers import fund, journal_counts
 from tests.web.conftest import assert_no_axe_violations, shoot, sign_in
 
 pytestmark = pytest.mark.browser

@@ -9,13 +9,12 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from app.models import AuditEntry, Card
-from app.models.enums import AccountKind, CardStatus
-from app.models.enums import TransactionType as T
+from app.models import AuditEntry
+from app.models.enums import CardStatus
 from app.services import lifecycle, settlement
 from app.services.ledger import reconcile
 from tests.factories import DIED, PIN
-from tests.ledger_helpers import account_of, fund, journal_counts, token
+from tests.ledger_helpers import fund, journal_counts, token
 from tests.web.conftest import csrf_from, page_html
 
 _INPUT = re.compile(r"<input\b[^>]*>")

@@ -13,7 +13,6 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from sqlalchemy import select
 
 from app.api.ledger import STATEMENT_READERS, PostedOut, statement_answer
-from app.api.persons import READERS
 from app.extensions import db
 from app.i18n import N_, translate
 from app.models import Bank, LedgerTransaction, SettlementAccount
@@ -221,10 +220,9 @@ def _money(fen: int) -> str:
     return money(fen)
 
 
-def _account_of(posted, kind_hint: AccountKind | None) -> int | None:
+def _account_of(posted) -> int | None:
     """The holder account a posting moved (its statement to return to)."""
-    ids = list(posted.balances)
-    return ids[0] if ids else None
+    return next(iter(posted.balances), None)
 
 
 def _context_account(acct: SettlementAccount | None):
@@ -263,7 +261,7 @@ def credit():
     except DomainError as e:
         return _refused("settlement/post.html", e, confirm=True, amount_fen=form.amount_fen,
                         **{k: v for k, v in context.items() if k != "form"}, form=form)
-    return _posted(posted, acct.id if acct else _account_of(posted, None))
+    return _posted(posted, acct.id if acct else _account_of(posted))
 
 
 @bp.route("/debit", methods=["GET", "POST"])
@@ -331,4 +329,4 @@ def reverse(transaction_id: int):
         posted = settlement.reverse(db.session, actor(), transaction_id, key=form.key.data, reason=form.reason.data)
     except DomainError as e:
         return _refused("settlement/reverse.html", e, **{k: v for k, v in context.items() if k != "form"}, form=form)
-    return _posted(posted, acct.id if acct else _account_of(posted, None))
+    return _posted(posted, acct.id if acct else _account_of(posted))

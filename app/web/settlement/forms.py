@@ -12,7 +12,7 @@ from wtforms import HiddenField, IntegerField, PasswordField, SelectField, Strin
 from wtforms.validators import InputRequired, Length, Optional, Regexp, ValidationError
 
 from app.i18n import N_
-from app.web.desk.forms import PIN_FIELDS, REQUIRED  # noqa: F401  (PIN_FIELDS: asked on the confirmation only)
+from app.web.desk.forms import REQUIRED
 from app.web.forms import L_, options
 
 MAX_YUAN_DIGITS = 13  # 10^13 yuan: far above the service's own maximum, which refuses with its own message

@@ -328,6 +328,7 @@ class Seeder:
         self.credentials: list[tuple[str, str, str, str]] = []
         self.used_ids: set[str] = {GUIDE.doc_number}
         self.unbind_confirmed = 0
+        self.medical_desk: Actor | None = None
 
     # -------------------------------------------------------------------- organisations and staff
 
@@ -387,6 +388,8 @@ class Seeder:
             actor = Actor(role=role, channel={Role.BANK_TELLER: Channel.OUTLET,
                                               Role.HOTLINE_OPERATOR: Channel.GOV_HOTLINE}.get(role, Channel.AGENCY),
                           user_id=user.id, bank_id=user.bank_id, outlet_id=user.outlet_id, agency_id=user.agency_id)
+            if role is Role.APP_AGENCY and username == "yb.op1":
+                self.medical_desk = actor  # the medical security agency: hospital settlement (Art. 13 ¶2)
             if role is Role.BANK_TELLER:
                 self.tellers.setdefault(user.bank_id, []).append(actor)
                 if self.s.get(Outlet, user.outlet_id).instant:
@@ -901,16 +904,60 @@ class Story:
         yield self.later(1, 2, workday=True)
         lifecycle.start_production(self.s, self.clerk(), card.id)
 
+    # -------------------------------------------------------------------- money (Art. 13)
+
+    def _key(self, card: Card) -> str:
+        """A new idempotency key (keys of the feeds share the scope "system": the holder's id keeps them apart)."""
+        self.keys = getattr(self, "keys", 0) + 1
+        return f"demo-{card.person_id}-{self.keys}"
+
+    def money(self, card: Card, *, visits: int = 2, reserve: int = 0) -> Iterator[datetime]:
+        """A few months of money on the card's two accounts, through the settlement service as the real
+        posters would post it: the medical insurance fund's monthly transfer-in (a feed), a benefit for the
+        retired, cash deposits and a withdrawal at the holder's bank (card + PIN), a hospital's settlement
+        from the personal account, a premium paid online by the holder (Art. 13 ¶2, ¶3, 19)."""
+        from app.models.enums import TransactionType as T
+        from app.services import settlement
+        from app.services.settlement import Consent
+
+        s, rng = self.s, self.rng
+        pin = Consent(card_number=card.number, pin=self.pins[card.id])
+        for month in range(visits):
+            yield self.later(5, 30, reserve=reserve)
+            settlement.credit(s, SYSTEM, T.FUND_TRANSFER_IN, rng.randint(80, 320) * 100, key=self._key(card),
+                              card_number=card.number, reference=f"医保划入{month + 1}")
+            if self.p.age >= 60:
+                settlement.credit(s, SYSTEM, T.BENEFIT_PAYMENT, rng.randint(2_800, 5_200) * 100, key=self._key(card),
+                                  card_number=card.number, reference="养老金")
+            yield self.later(1, 20, workday=True, reserve=reserve)
+            teller = self.teller(card.bank_id)
+            settlement.credit(s, teller, T.DEPOSIT, rng.choice([1_000, 2_000, 3_000]) * 100, key=self._key(card),
+                              card_number=card.number)
+        yield self.later(1, 15, workday=True, reserve=reserve)
+        settlement.debit(s, self.teller(card.bank_id), T.WITHDRAWAL, rng.choice([200, 300, 500]) * 100,
+                         key=self._key(card), consent=pin)
+        if self.w.medical_desk is not None:
+            yield self.later(1, 20, reserve=reserve)
+            settlement.debit(s, self.w.medical_desk, T.MEDICAL_SETTLEMENT, rng.randint(1_500, 8_000),
+                             key=self._key(card), consent=pin, reference=f"门诊{rng.randint(100000, 999999)}")
+        yield self.later(1, 30, online=True, reserve=reserve)
+        settlement.debit(s, self.resident(card.person_id), T.PREMIUM_PAYMENT, 38_000, key=self._key(card),
+                         consent=Consent(pin=self.pins[card.id]), reference="城乡居民医保年度缴费")
+        return card
+
     # -------------------------------------------------------------------- scenarios
 
     def sc_active(self):
         card = yield from self.first_active()
+        if self.rng.random() < 0.2:
+            yield from self.money(card, visits=1)
         if self.rng.random() < 0.03:
             yield self.later(10, 300)
             self.lock(card)
 
     def sc_guide(self):
-        yield from self.first_active((200, 400), express=False)
+        card = yield from self.first_active((200, 400), express=False)
+        yield from self.money(card, visits=3)
 
     def sc_active_instant(self):
         yield from self.first_active(instant=True)
@@ -949,7 +996,8 @@ class Story:
         yield from self.first_pending((12, 18), CardStatus.IN_TRANSIT, express=True)
 
     def sc_loss_registered(self):
-        card = yield from self.first_active((200, 1100), reserve=20)
+        card = yield from self.first_active((200, 1100), reserve=120)
+        yield from self.money(card, visits=1, reserve=20)  # the statement then shows the account suspended
         yield self.later(20, 600, online=True)
         self.loss(card)
 

@@ -86,3 +86,48 @@ class RecordingLedger:
 
     def resume(self, session, account):
         self.calls.append(("resume", account.id))
+
+
+class OtherBankLedger:
+    """A second account holder (another bank's core) configured for one bank's financial accounts
+    (``SETTLEMENT_HOLDERS["financial:<code>"]``): the embedded ledger behind its own instance, so a transfer
+    to it goes through interbank clearing. ``failing`` makes its postings fail, as a core that is down."""
+
+    failing = False
+
+    def __init__(self):
+        from app.services.ledger import EmbeddedLedger
+
+        self._inner = EmbeddedLedger()
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+    def post(self, session, request):
+        if self.failing:
+            from app.services.errors import DomainError
+
+            class HolderUnavailable(DomainError):
+                status, type, title = 503, "holder-unavailable", "Account holder unavailable"
+
+            raise HolderUnavailable("The other bank's core did not answer.")
+        return self._inner.post(session, request)
+
+
+def card_at(world, bank_index: int, teller: str):
+    """An active card (PIN ``tests.factories.PIN``) at another of the World's banks, through the lifecycle."""
+    from app.models.enums import CardStatus
+    from app.services import lifecycle
+    from tests.factories import PICKUP
+
+    s, t = world.session, world.actor(teller)
+    person = world.person()
+    card = lifecycle.apply(s, t, person.id, bank_id=world.banks[bank_index].id, delivery=PICKUP, id_verified=True)
+    lifecycle.accept(s, world.clerk, card.id)
+    lifecycle.start_production(s, world.clerk, card.id)
+    lifecycle.finish_production(s, world.clerk, card.id)
+    lifecycle.pick_up(s, t, card.id)
+    lifecycle.activate(s, t, card.id, pin=PIN)
+    s.refresh(card)
+    assert card.status is CardStatus.ACTIVE
+    return card

@@ -39,6 +39,7 @@ AREAS = (
     "app.web.complaints",
     "app.web.legacy",
     "app.web.scanner",
+    "app.web.settlement",
 )
 
 # The main navigation: (endpoint, label). A link shows only to the roles its page admits (the view's
@@ -55,6 +56,7 @@ NAV = [
     ("web.complaints.index", N_("Complaints")),
     ("web.complaints.hotline", N_("Record a complaint")),
     ("web.legacy.lookup", N_("Old certificates")),
+    ("web.settlement.search", N_("Settlement accounts")),
     ("web.guides.index", N_("Service guides")),
 ]
 

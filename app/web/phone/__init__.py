@@ -44,6 +44,7 @@ AREAS = (
     "app.web.phone.signin",
     "app.web.phone.ecard",
     "app.web.family",
+    "app.web.accounts",
 )
 
 # The tab bar at the bottom of every signed-in page: (endpoint, label, icon). Icons: the names of the
@@ -52,6 +53,7 @@ AREAS = (
 NAV = [
     ("phone.ecard.card", N_("E-card"), "card"),
     ("phone.family.index", N_("Family"), "family"),
+    ("phone.accounts.index", N_("Accounts"), "money"),
     ("phone.signin.devices", N_("Account"), "account"),
 ]
 

@@ -38,7 +38,7 @@ class LinkStatus(StrEnum):
 class Consent(StrEnum):
     CODE = "code"  # the member's one-time code, sent to the member's registered mobile
     OUTLET = "outlet"  # the member in person at a bank outlet, document checked by the teller
-    MINOR = "minor"  # a child under 18 (birth date of the ID number): document check only
+    MINOR = "minor"  # agreed for a child under 18 (code to the child's registered mobile, or an outlet)
 
 
 class FamilyLink(Base):

@@ -10,9 +10,11 @@ Rules, each enforced here and nowhere else (the API and the pages call these fun
 * An adult member agrees themself (Art. 19: only the cardholder uses the card, or whom they allow):
   a one-time code goes to the MEMBER's registered mobile (``app.services.otp``: only an HMAC kept,
   expiry, at most ``max_attempts`` wrong codes), or the member shows their document to a bank teller
-  at an outlet. A child under ``ADULT_AGE`` (birth date from the ID number) linked as ``child`` needs
-  no consent, only the document check. A link made that way stops giving tokens once the child comes
-  of age; the then adult member may agree by code or at an outlet.
+  at an outlet. So does a child: knowing a child's ID number and name proves nothing (Art. 16), so the
+  code goes to the child's registered mobile (normally the parent's own, given when the parent applied
+  for the child's card), or a teller checks the child's document and the guardianship at an outlet. A
+  link confirmed for a child under ``ADULT_AGE`` (birth date of the ID number) is marked ``minor``; it
+  stops giving tokens once the child comes of age, when the then adult member agrees themself.
 * A pending link gives nothing. Only an active link, of THIS guardian, gives tokens, and they are the
   member's own: the member's card, status, settlement suspension and field locks, refused exactly as
   the member's own would be (``Issuer.claims``: cancelled card, Art. 26). Every token batch shown is an
@@ -80,6 +82,14 @@ def is_minor(person: Person) -> bool:
     return born is not None and age_on(born, clock.today()) < ADULT_AGE
 
 
+def _consent(session: Session, link: FamilyLink, how: Consent) -> Consent:
+    """How the link was agreed: ``minor`` when given for a child under age (on the child's behalf, through
+    the child's registered mobile or at an outlet), which ends when the child comes of age."""
+    if link.relation is Relation.CHILD and is_minor(session.get(Person, link.member_id)):
+        return Consent.MINOR
+    return how
+
+
 def _person(session: Session, person_id: int | None) -> Person:
     person = session.get(Person, person_id) if person_id is not None else None
     if person is None or person.deceased_on is not None:
@@ -130,8 +140,8 @@ class Added:
 
 def add_member(session: Session, actor: Actor, *, relation: Relation | str, doc_type: str, doc_number: str,
                name: str, settings: otp.OtpSettings, nationality: str | None = None) -> Added:
-    """The guardian names a member by their document and name. A child is linked at once; an adult's
-    link waits for the member's consent (a code to the member's mobile, or an outlet)."""
+    """The guardian names a member by their document and name. The link waits for the consent given through
+    the member's registered mobile (a code), or at an outlet, a child's too."""
     guardian = _person(session, _resident(actor))
     relation = Relation(relation)
     people.check_document(doc_type, doc_number, nationality)  # 422 for a malformed number
@@ -153,8 +163,6 @@ def add_member(session: Session, actor: Actor, *, relation: Relation | str, doc_
     now = clock.now()
     link = FamilyLink(guardian_id=guardian.id, member_id=member.id, relation=relation, status=LinkStatus.PENDING,
                       created_at=now, code_attempts=0)
-    if relation is Relation.CHILD and is_minor(member):
-        link.status, link.consent, link.confirmed_at = LinkStatus.ACTIVE, Consent.MINOR, now
     session.add(link)
     session.flush()
     sent = link.status is LinkStatus.PENDING and _send_code(session, link, member, guardian, settings)
@@ -209,8 +217,8 @@ def confirm_code(session: Session, actor: Actor, link_id: int, code: str, settin
     done = session.execute(
         update(FamilyLink).where(FamilyLink.id == link.id, FamilyLink.status == LinkStatus.PENDING,
                                  FamilyLink.code_hash == link.code_hash)
-        .values(status=LinkStatus.ACTIVE, consent=Consent.CODE, confirmed_at=now, code_hash=None, code_salt=None,
-                code_expires_at=None)
+        .values(status=LinkStatus.ACTIVE, consent=_consent(session, link, Consent.CODE), confirmed_at=now,
+                code_hash=None, code_salt=None, code_expires_at=None)
     ).rowcount
     if done != 1:  # used concurrently
         raise otp.CodeRefused(_REFUSED, article="Art. 19")
@@ -349,7 +357,7 @@ def confirm_at_outlet(session: Session, actor: Actor, link_id: int, *, doc_type:
     if member is None or member.id != link.member_id:
         raise InvalidInput("This document is not the member's: the member agrees with their own document.",
                            article="Art. 19", field="doc_number")
-    link.status, link.consent, link.confirmed_at = LinkStatus.ACTIVE, Consent.OUTLET, clock.now()
+    link.status, link.consent, link.confirmed_at = LinkStatus.ACTIVE, _consent(session, link, Consent.OUTLET), clock.now()
     link.confirmed_by, link.code_hash, link.code_salt, link.code_expires_at = actor.user_id, None, None, None
     session.flush()
     _audit(session, actor, "family.consent", link, "family e-card consent at an outlet (Art. 19)", consent="outlet")

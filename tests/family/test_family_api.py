@@ -17,6 +17,16 @@ def _add(client, headers, card, relation, **over):
     return client.post(FAMILY, json=member_body(card, relation, **over), headers=headers)
 
 
+def _add_child(client, headers, card) -> dict:
+    """Add a child and agree with the code sent to the child's registered mobile (the parent's, here)."""
+    from app.extensions import db
+
+    link = _add(client, headers, card, "child").get_json()["link"]
+    resp = client.post(f"{FAMILY}/{link['id']}/consent", json={"code": last_code(db.session)}, headers=headers)
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    return resp.get_json()
+
+
 def _tokens(client, headers, link_id, count=1):
     return client.post(f"{FAMILY}/{link_id}/ecard/tokens", json={"count": count}, headers=headers)
 
@@ -27,9 +37,14 @@ def test_guardian_gets_the_childs_token_naming_the_childs_card_art35(client, fam
     resp = _add(client, gh, child, "child")
     assert resp.status_code == 201, resp.get_data(as_text=True)
     body = resp.get_json()
-    # A minor (birth date of the ID number) needs no consent, only the document check.
-    assert body["link"]["status"] == "active" and body["link"]["consent"] == "minor"
-    assert body["code_sent"] is False
+    # A child too is agreed through the child's registered mobile (here the parent's own number): knowing
+    # a child's ID number and name is not enough (Art. 16, 19). Pending, the link gives nothing.
+    assert body["link"]["status"] == "pending" and body["code_sent"] is True
+    assert _tokens(client, gh, body["link"]["id"]).status_code == 404
+    from app.extensions import db
+
+    resp = client.post(f"{FAMILY}/{body['link']['id']}/consent", json={"code": last_code(db.session)}, headers=gh)
+    assert resp.get_json()["status"] == "active" and resp.get_json()["consent"] == "minor"
     resp = _tokens(client, gh, body["link"]["id"], count=3)
     assert resp.status_code == 200, resp.get_data(as_text=True)
     out = resp.get_json()
@@ -46,7 +61,7 @@ def test_member_token_carries_the_members_status_never_the_guardians_art21_35(cl
     lifecycle.register_loss(session, world.teller, child.id, id_verified=True)
     session.commit()
     gh = resident_auth(g.person_id)
-    link = _add(client, gh, child, "child").get_json()["link"]
+    link = _add_child(client, gh, child)
     claims = verifier(client).verify(_tokens(client, gh, link["id"]).get_json()["token"]).claims
     assert claims.status is T.LOSS_REGISTERED and claims.settlement_suspended is True
     # The guardian's own card is untouched and active.
@@ -58,7 +73,7 @@ def test_cancelled_members_card_is_refused_as_their_own_would_be_art26(client, f
                                                                        session):
     g, child = family_world["guardian"], family_world["child"]
     gh = resident_auth(g.person_id)
-    link = _add(client, gh, child, "child").get_json()["link"]
+    link = _add_child(client, gh, child)
     lifecycle.cancel(session, world.clerk, child.person_id, effective=DIED, reason=lifecycle.CancellationReason.DEATH)
     session.commit()
     own = assert_problem(client.post("/api/ecard/tokens", json={}, headers=resident_auth(child.person_id)), 409,
@@ -107,6 +122,21 @@ def test_five_wrong_consent_codes_close_the_code_art19(client, family_world, res
     assert resp.status_code == 202, resp.get_data(as_text=True)
     resp = client.post(f"{FAMILY}/{link_id}/consent", json={"code": last_code(session)}, headers=gh)
     assert resp.status_code == 200 and resp.get_json()["status"] == "active"
+
+
+def test_knowing_a_childs_id_number_and_name_is_not_enough_to_link_the_child_art16_19(
+        client, family_world, resident_auth, session):
+    """A stranger who knows a child's document and name gets a pending link: the code goes to the child's
+    registered mobile, not to the stranger, and a pending link gives no token."""
+    stranger = family_world["elderly"]  # anyone with a card and a sign-in
+    sh = resident_auth(stranger.person_id)
+    body = _add(client, sh, family_world["child"], "child").get_json()
+    assert body["link"]["status"] == "pending"
+    sms = session.scalars(select(SmsMessage).order_by(SmsMessage.id.desc())).first()
+    from app.privacy import mask_phone
+
+    assert sms.to == mask_phone(family_world["child"].person.phone) != mask_phone(stranger.person.phone)
+    assert_problem(_tokens(client, sh, body["link"]["id"]), 404)
 
 
 def test_adult_named_as_child_still_needs_consent_art19(client, world, family_world, resident_auth):
@@ -169,7 +199,7 @@ def test_unknown_document_and_wrong_name_get_one_answer(client, family_world, re
 def test_guardian_never_reaches_a_non_linked_person_idor(client, world, family_world, resident_auth, session):
     g, child, elderly = family_world["guardian"], family_world["child"], family_world["elderly"]
     gh = resident_auth(g.person_id)
-    link = _add(client, gh, child, "child").get_json()["link"]
+    link = _add_child(client, gh, child)
     pending = _add(client, gh, elderly, "elderly").get_json()["link"]
     stranger = world.card(CardStatus.ACTIVE, world.person(name="路人甲"))
     session.commit()
@@ -196,7 +226,7 @@ def test_every_token_shown_is_recorded_with_the_guardian_for_the_member_art19_20
                                                                                  resident_auth):
     g, child = family_world["guardian"], family_world["child"]
     gh = resident_auth(g.person_id)
-    link = _add(client, gh, child, "child").get_json()["link"]
+    link = _add_child(client, gh, child)
     _tokens(client, gh, link["id"])
     _tokens(client, gh, link["id"], count=5)
     mh = resident_auth(child.person_id)
@@ -215,7 +245,7 @@ def test_every_token_shown_is_recorded_with_the_guardian_for_the_member_art19_20
 def test_member_removal_stops_tokens_at_once_art19(client, family_world, resident_auth, session):
     g, child = family_world["guardian"], family_world["child"]
     gh = resident_auth(g.person_id)
-    link = _add(client, gh, child, "child").get_json()["link"]
+    link = _add_child(client, gh, child)
     assert _tokens(client, gh, link["id"]).status_code == 200
     resp = client.post(f"{FAMILY}/guardians/{link['id']}/removal", headers=resident_auth(child.person_id))
     assert resp.status_code == 200 and resp.get_json()["removed_by"] == "member"

@@ -10,10 +10,11 @@ from sqlalchemy import select
 
 from app.models import AuditEntry
 from app.models.enums import CardStatus
-from app.models.family import LinkStatus, Relation
+from app.models.family import Consent, LinkStatus, Relation
 from app.services import family, otp
 from app.services.errors import ChannelNotAllowed, IllegalTransition, NotFound
 from tests.factories import citizen_id
+from tests.selfservice.conftest import last_code
 
 
 def _settings():
@@ -31,7 +32,9 @@ def test_a_minors_link_stops_giving_tokens_at_majority_art19(world, session, clo
     p = child.person
     added = family.add_member(session, world.resident(g.person_id), relation="child", doc_type=p.doc_type,
                               doc_number=p.doc_number, name=p.name, settings=_settings())
-    assert added.link.status is LinkStatus.ACTIVE
+    assert added.link.status is LinkStatus.PENDING  # agreed through the child's registered mobile
+    family.confirm_code(session, world.resident(g.person_id), added.link.id, last_code(session), _settings())
+    assert (added.link.status, added.link.consent) == (LinkStatus.ACTIVE, Consent.MINOR)
     issuer = current_app.extensions["ecard_issuer"]
     assert family.member_tokens(session, world.resident(g.person_id), added.link.id, issuer)
     clock.set(datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc))

@@ -49,6 +49,14 @@ def _add(page, live_url, person, relation):
     page.wait_for_load_state()
 
 
+def _agree(page, world):
+    """The consent step: the code sent to the member's registered mobile (for a child, the parent's)."""
+    page.wait_for_selector("#code")
+    page.fill("#code", outbox_code(world.session))
+    page.click("form[action$='/consent'] button[type=submit]")
+    page.wait_for_load_state()
+
+
 def test_guardian_sees_the_childs_code_and_removal_stops_it_art19_35(world, phone_page, live_url, client):
     g, child, elderly = _people(world)
     page = phone_page("zh-CN")
@@ -60,6 +68,7 @@ def test_guardian_sees_the_childs_code_and_removal_stops_it_art19_35(world, phon
     shoot(page, "family-add")
     assert_no_axe_violations(page)
     _add(page, live_url, world.session.get(Person, child.person_id), "child")
+    _agree(page, world)
     page.wait_for_selector("#qr:not([hidden])")
     shoot(page, "family-member-card")
     assert_no_axe_violations(page)
@@ -104,6 +113,7 @@ def test_member_sees_who_showed_their_code_art20(world, phone_page, live_url):
     page = phone_page("zh-CN")
     phone_sign_in(page, live_url, world.session.get(Person, g.person_id), world.session, next_path="/m/family/")
     _add(page, live_url, world.session.get(Person, child.person_id), "child")
+    _agree(page, world)
     page.wait_for_selector("#qr:not([hidden])")
     other = phone_page("en")  # the member reads it in English
     phone_sign_in(other, live_url, world.session.get(Person, child.person_id), world.session,

@@ -27,6 +27,14 @@ def _add(client, card, relation, **over):
     return client.post("/m/family/add", data=data)
 
 
+def _add_child(client, card, session, **over):
+    """Add a child, then agree with the code sent to the child's registered mobile (the parent's here)."""
+    resp = _add(client, card, "child", **over)
+    assert resp.status_code == 302 and resp.headers["Location"].endswith("/consent"), resp.get_data(as_text=True)
+    html = page_html(client.get(resp.headers["Location"]))
+    return client.post(resp.headers["Location"], data={"code": outbox_code(session), "csrf_token": csrf_from(html)})
+
+
 def _link_id(resp) -> int:
     return int(resp.headers["Location"].rstrip("/").split("/")[-1 if "consent" not in resp.headers["Location"]
                                                                else -2])
@@ -35,7 +43,7 @@ def _link_id(resp) -> int:
 def test_add_a_child_and_get_the_childs_tokens_on_the_page(client, world, phone_login):
     g, child, _ = _people(world)
     phone_login(g.person)
-    resp = _add(client, child, "child")
+    resp = _add_child(client, child, world.session)
     assert resp.status_code == 302 and "/consent" not in resp.headers["Location"]
     link = _link_id(resp)
     html = page_html(client.get(f"/m/family/{link}/"))
@@ -76,7 +84,7 @@ def test_refusals_show_their_reason(client, world, phone_login):
 def test_cancelled_members_page_shows_no_code_art26(client, world, phone_login, session):
     g, child, _ = _people(world)
     phone_login(g.person)
-    link = _link_id(_add(client, child, "child"))
+    link = _link_id(_add_child(client, child, world.session))
     lifecycle.cancel(session, world.clerk, child.person_id, effective=DIED, reason=lifecycle.CancellationReason.DEATH)
     session.commit()
     html = page_html(client.get(f"/m/family/{link}/"))
@@ -88,7 +96,7 @@ def test_cancelled_members_page_shows_no_code_art26(client, world, phone_login, 
 def test_pages_never_reach_another_guardians_link_idor(client, world, phone_login):
     g, child, _ = _people(world)
     phone_login(g.person)
-    link = _link_id(_add(client, child, "child"))
+    link = _link_id(_add_child(client, child, world.session))
     client.post("/m/logout", data={"csrf_token": csrf_from(page_html(client.get("/m/family/")))})
     stranger = world.card(CardStatus.ACTIVE, world.person(name="路人甲"))
     world.session.commit()
@@ -105,7 +113,7 @@ def test_pages_never_reach_another_guardians_link_idor(client, world, phone_logi
 def test_removal_on_the_page_stops_tokens_at_once(client, world, phone_login):
     g, child, _ = _people(world)
     phone_login(g.person)
-    link = _link_id(_add(client, child, "child"))
+    link = _link_id(_add_child(client, child, world.session))
     html = page_html(client.get(f"/m/family/{link}/"))
     assert client.post(f"/m/family/{link}/remove", data={"csrf_token": csrf_from(html)}).status_code == 302
     assert client.post(f"/m/family/{link}/ecard/tokens", json={},

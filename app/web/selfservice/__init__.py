@@ -27,6 +27,15 @@ from app.web.phone import me, resident_actor, resident_page
 bp = Blueprint("self", __name__, template_folder="templates", url_prefix="/self")
 helpers(bp)
 
+# Each self-service step as the holder would name it (the lifecycle labels name what happened, not what to do).
+STEP_WORDS = {
+    Op.APPLY: N_("Apply for a card"), Op.REGISTER_LOSS: N_("Report my card lost"),
+    Op.REISSUE: N_("Apply for a reissue"), Op.LOCK_FIELD: N_("Lock a card function"),
+    Op.CHANGE_PIN: N_("Change my PIN"), Op.INQUIRE_STATUS: N_("My applications and card status"),
+    Op.DEREGISTER_LOSS: N_("Cancel a loss report (card found)"), Op.REPLACE: N_("Replace the card (damaged, data or bank changed)"),
+    Op.RESET_PIN: N_("Reset a forgotten or locked PIN"), Op.UNLOCK_FIELD: N_("Unlock a card function"),
+}
+
 # The items of an application (Art. 9) and of a correction (Art. 20), in words.
 ITEM_LABELS = {
     "name": N_("Name"), "doc_number": N_("ID document number"), "ethnicity": N_("Ethnicity"), "photo": N_("Photo"),
@@ -52,7 +61,8 @@ def _words():
 
     return {"item_label": item_label, "item_words": lambda items: ", ".join(item_label(i) for i in items),
             "words": lambda values: ", ".join(translate(labels.label(v)) for v in values),
-            "clabel": clabel, "step_label": lambda s: STEP_LABELS.get(s, s),
+            "clabel": clabel, "cstep_label": lambda s: STEP_LABELS.get(s, s),
+            "step_words": lambda op: translate(STEP_WORDS[op]),
             "authority_label": lambda a: AUTHORITY_LABELS.get(a, a)}
 
 # The pages of the steps open online (the overview links a step to its page only when the table says so).

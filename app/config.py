@@ -62,6 +62,11 @@ class Config:
     # after WEB_IDLE_MINUTES without a request, and WEB_SESSION_MAX after sign-in whatever happens.
     WEB_IDLE_MINUTES = _int("SSC_WEB_IDLE_MINUTES", 15)
     WEB_SESSION_MAX = timedelta(hours=_int("SSC_WEB_SESSION_MAX_HOURS", 12))
+    # The resident's phone pages (app/web/phone/): one of the same server-side sessions; a phone stays
+    # signed in (the e-card must open at a counter without an SMS each time) until PHONE_SESSION_MAX after
+    # sign-in, or PHONE_IDLE without a request, or "sign out there" from the devices list.
+    PHONE_SESSION_MAX = timedelta(days=_int("SSC_PHONE_SESSION_MAX_DAYS", 30))
+    PHONE_IDLE = timedelta(hours=_int("SSC_PHONE_IDLE_HOURS", 7 * 24))
     SESSION_COOKIE_NAME = "ssc_session"
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

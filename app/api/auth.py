@@ -87,7 +87,7 @@ def _keyed(kind: str, value: str) -> str:
 
 
 def per_document() -> str:
-    body = request.get_json(silent=True) or {}
+    body = request.get_json(silent=True) or request.form  # the API's JSON or the phone's sign-in form
     # normalised as app.services.documents does (NFKC, no whitespace, upper case): a full-width or spaced
     # spelling of the same number is the same document
     doc = "".join(unicodedata.normalize("NFKC", str(body.get("doc_number", ""))).split()).upper()
@@ -125,15 +125,30 @@ class OtpSentOut(Schema):
     expires_in = fields.Integer(metadata={"description": "seconds"})
 
 
-def _anonymous() -> Actor:
+def anonymous_resident() -> Actor:
+    """The actor of a resident who is signing in (no person yet), in this request."""
     return Actor(role=Role.RESIDENT, channel=Channel.ONLINE, request_id=g.get("request_id"),
                  client_ip=request.remote_addr)
 
 
+def otp_request_limited(view):
+    """The limits of asking for a sign-in code, shared by this endpoint and the phone's sign-in page
+    (app.web.phone.signin): one count per address and one per document across both."""
+    view = limiter.shared_limit(_setting("RATELIMIT_OTP_REQUEST_DOC"), scope="otp-request-doc",
+                                key_func=per_document)(view)
+    return limiter.shared_limit(_setting("RATELIMIT_OTP_REQUEST"), scope="otp-request")(view)
+
+
+def otp_login_limited(view):
+    """The limits of signing in with a code, shared likewise by the API and the phone's page."""
+    view = limiter.shared_limit(_setting("RATELIMIT_OTP_LOGIN_DOC"), scope="otp-login-doc",
+                                key_func=per_document)(view)
+    return limiter.shared_limit(_setting("RATELIMIT_OTP_LOGIN"), scope="otp-login")(view)
+
+
 @blp.route("/resident/otp", methods=["POST"])
 @allow(public=True)
-@limiter.limit(_setting("RATELIMIT_OTP_REQUEST"))
-@limiter.limit(_setting("RATELIMIT_OTP_REQUEST_DOC"), key_func=per_document)
+@otp_request_limited
 @blp.arguments(DocumentQuery)
 @blp.response(202, OtpSentOut)
 def resident_otp(body):
@@ -141,7 +156,7 @@ def resident_otp(body):
 
     The answer is the same whether or not the document is registered (no enumeration)."""
     settings = otp.OtpSettings.from_app()
-    otp.request_code(db.session, _anonymous(), body["doc_type"], body["doc_number"], settings,
+    otp.request_code(db.session, anonymous_resident(), body["doc_type"], body["doc_number"], settings,
                      body.get("nationality"))
     commit()
     return {"detail": "If this document belongs to a cardholder with a registered mobile number, "
@@ -150,14 +165,13 @@ def resident_otp(body):
 
 @blp.route("/resident/login", methods=["POST"])
 @allow(public=True)
-@limiter.limit(_setting("RATELIMIT_OTP_LOGIN"))
-@limiter.limit(_setting("RATELIMIT_OTP_LOGIN_DOC"), key_func=per_document)
+@otp_login_limited
 @blp.arguments(OtpLoginIn)
 @blp.response(200, TokensOut)
 def resident_login(body):
     """Sign in with the document and the one-time code: access and refresh tokens for the role
     ``resident`` (identity ``resident:<id>``). Codes are single use; 5 wrong codes close the challenge."""
-    person_id = otp.verify_code(db.session, _anonymous(), body["doc_type"], body["doc_number"], body["code"],
+    person_id = otp.verify_code(db.session, anonymous_resident(), body["doc_type"], body["doc_number"], body["code"],
                                 otp.OtpSettings.from_app(), body.get("nationality"))
     answer = tokens.issue_resident(person_id)
     commit()

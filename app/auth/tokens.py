@@ -46,8 +46,11 @@ def _mint(identity: str, claims: dict, row: AuthSession) -> dict:
 
 def issue(identity: str, claims: dict, *, staff_user_id: int | None = None, person_id: int | None = None) -> dict:
     """Open a session and mint its first tokens (the caller commits)."""
+    from flask import has_request_context, request
+
     row = sessions.start(db.session, lifetime=current_app.config["JWT_SESSION_MAX"],
-                         staff_user_id=staff_user_id, person_id=person_id)
+                         staff_user_id=staff_user_id, person_id=person_id,
+                         client=request.headers.get("User-Agent") if has_request_context() else None)
     tokens = _mint(identity, claims, row)
     sessions.set_refresh(db.session, row.id, decode_token(tokens["refresh_token"])["jti"], old_jti=None)
     return tokens

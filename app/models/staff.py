@@ -43,3 +43,5 @@ class AuthSession(Base):
     expires_at: Mapped[datetime]  # absolute end: no refresh goes past it
     ended_at: Mapped[datetime | None]
     ended_reason: Mapped[str | None] = mapped_column(String(32))  # logout | refresh_reuse | deactivated | …
+    # What signed in, for the holder's list of signed-in devices ("Chrome · Android"; no full User-Agent).
+    client: Mapped[str | None] = mapped_column(String(80))

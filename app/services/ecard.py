@@ -286,3 +286,48 @@ class Issuer:
             out.append(Issued(sign_token(claims._replace(issued_at=iat), signer), iat, iat + self.lifetime))
         self.counter.add(person_id, count)
         return out
+
+
+# ---------------------------------------------------------------- the card face on the holder's phone
+
+
+@dataclass(frozen=True)
+class Face:
+    """What the phone's e-card page shows around the code, read by the same one query as a token.
+
+    ``token_status`` None: no token is issued for this holder — ``no_token_article`` says why
+    (Art. 26: cancelled or ended card; Art. 35: no card received yet)."""
+
+    card_id: int | None
+    card_status: S | None
+    token_status: T | None
+    name: str
+    masked_ssn: str
+    settlement_suspended: bool
+    locked_fields: tuple[Field, ...]
+    no_token_article: str | None
+
+    @property
+    def shows_code(self) -> bool:
+        return self.no_token_article is None
+
+
+def face(session: Session | Engine, person_id: int) -> Face | None:
+    """The holder's card face (None: no such person). The same rules as :meth:`Issuer.claims`: the
+    current card, settlement suspended (Art. 21), the locked application fields (Art. 6), and whether
+    a token would be issued (Art. 26, 35)."""
+    if isinstance(session, scoped_session):
+        session = session()
+    row = _fetch_profile(session, person_id, None)
+    if row is None:
+        person = session.get(Person, person_id) if isinstance(session, Session) else None
+        if person is None:
+            return None
+        return Face(None, None, None, person.name, mask_id_number(person.ssn) if person.ssn else "", False, (),
+                    "Art. 35")
+    status = token_status(S(row.status), CardKind(row.kind))
+    bits = int(row.locked)
+    locked = tuple(f for f, b in FIELD_BITS.items() if bits & b)
+    article = None if status is not None and row.ever_issued else ("Art. 26" if status is None else "Art. 35")
+    return Face(row.id, S(row.status), status if article is None else None, row.name, mask_id_number(row.ssn),
+                bool(row.suspended), locked, article)

@@ -50,11 +50,12 @@ def staff_claims(user: StaffUser) -> dict:
 
 
 def start(session: Session, *, lifetime: timedelta, staff_user_id: int | None = None,
-          person_id: int | None = None) -> AuthSession:
-    """Open a session that ends, whatever happens, ``lifetime`` from now."""
+          person_id: int | None = None, client: str | None = None) -> AuthSession:
+    """Open a session that ends, whatever happens, ``lifetime`` from now. ``client``: the User-Agent of
+    the sign-in, kept only as :func:`describe_client` summarises it."""
     now = clock.now()
     row = AuthSession(id=secrets.token_hex(16), staff_user_id=staff_user_id, person_id=person_id,
-                      created_at=now, expires_at=now + lifetime)
+                      created_at=now, expires_at=now + lifetime, client=describe_client(client))
     session.add(row)
     session.flush()
     return row
@@ -121,6 +122,44 @@ def check(session: Session, claims: dict) -> Verdict:
         if claims.get("pid") != row.person_id or row.deceased_on is not None:
             return Verdict(False, "holder changed")
     return Verdict(True, expires_at=row.expires_at)
+
+
+# ---------------------------------------------------------------- a holder's signed-in devices (Art. 19)
+
+_BROWSERS = (("MicroMessenger", "WeChat"), ("EdgA?/", "Edge"), ("OPR/", "Opera"), ("SamsungBrowser", "Samsung Internet"),
+             ("UCBrowser", "UC Browser"), ("Firefox/", "Firefox"), ("FxiOS", "Firefox"), ("CriOS", "Chrome"),
+             ("Chrome/", "Chrome"), ("Chromium/", "Chromium"), ("Safari/", "Safari"), ("curl/", "curl"))
+_SYSTEMS = (("HarmonyOS", "HarmonyOS"), ("Android", "Android"), ("iPhone", "iPhone"), ("iPad", "iPad"),
+            ("Windows", "Windows"), ("Mac OS X", "macOS"), ("CrOS", "ChromeOS"), ("Linux", "Linux"))
+
+
+def describe_client(user_agent: str | None) -> str | None:
+    """"Chrome · Android" from a User-Agent: enough for a holder to recognise a device, nothing more kept."""
+    if not user_agent:
+        return None
+    browser = next((name for key, name in _BROWSERS if key in user_agent), None)
+    system = next((name for key, name in _SYSTEMS if key in user_agent), None)
+    return " · ".join(filter(None, (browser, system))) or user_agent.split("/", 1)[0][:40] or None
+
+
+def open_of_person(session: Session, person_id: int) -> list[AuthSession]:
+    """The holder's sessions that still stand (pages and API sign-ins), newest first."""
+    return list(session.scalars(
+        select(AuthSession).where(AuthSession.person_id == person_id, AuthSession.ended_at.is_(None),
+                                  AuthSession.expires_at > clock.now())
+        .order_by(AuthSession.created_at.desc(), AuthSession.id)))
+
+
+def end_of_person(session: Session, actor: Actor, sid: str, reason: str = "signed_out_elsewhere") -> bool:
+    """"Sign out there": end one of the acting holder's own sessions (another holder's id ends nothing:
+    the condition names both). Audited; True if a session was ended."""
+    ended = session.execute(update(AuthSession).where(
+        AuthSession.id == sid, AuthSession.person_id == actor.person_id, AuthSession.ended_at.is_(None))
+        .values(ended_at=clock.now(), ended_reason=reason)).rowcount == 1
+    if ended:
+        audit.record(session, actor, "auth.session_end", person_id=actor.person_id, subject=f"session:{sid[:8]}",
+                     purpose="the holder signed a device out (Art. 19)")
+    return ended
 
 
 # ---------------------------------------------------------------- staff accounts

@@ -118,6 +118,7 @@ def register(app: Flask) -> None:
     for name in AREAS:
         web.register_blueprint(importlib.import_module(name).bp)
     app.register_blueprint(web)
+    importlib.import_module("app.web.phone").register(app)  # the resident's phone, /m/ (its own parent)
 
     @app.context_processor
     def _globals():

@@ -35,13 +35,15 @@ def endpoints_without_policy(app: Flask) -> list[str]:
 
 
 WEB = "web."  # the back office pages (cookie sessions): enforced by tests/web/test_page_policy_art16.py
+PHONE = "phone."  # the resident's phone pages (cookie sessions): tests/web/phone/test_phone_signin_art19.py
 
 
-def role_endpoints(app: Flask, *, web: bool = False):
+def role_endpoints(app: Flask, *, web: bool = False, phone: bool = False):
     """(rule, method, policy) for every endpoint guarded by roles (not public, not exempt): the API's,
-    or with ``web=True`` the pages'."""
+    with ``web=True`` the back office pages', with ``phone=True`` the phone pages'."""
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
-        if _exempt(rule.endpoint) or rule.endpoint.startswith(WEB) != web:
+        kind = "web" if rule.endpoint.startswith(WEB) else "phone" if rule.endpoint.startswith(PHONE) else "api"
+        if _exempt(rule.endpoint) or kind != ("web" if web else "phone" if phone else "api"):
             continue
         policy = app.view_functions[rule.endpoint].policy
         if policy == PUBLIC:

@@ -43,6 +43,7 @@ from app.services.errors import DomainError, NotFound
 AREAS = (
     "app.web.phone.signin",
     "app.web.phone.ecard",
+    "app.web.selfservice",
 )
 
 # The tab bar at the bottom of every signed-in page: (endpoint, label, icon). Icons: the names of the
@@ -50,6 +51,7 @@ AREAS = (
 # Add your area's start page, one line.
 NAV = [
     ("phone.ecard.card", N_("E-card"), "card"),
+    ("phone.self.index", N_("Services"), "services"),
     ("phone.signin.devices", N_("Account"), "account"),
 ]
 

@@ -42,10 +42,16 @@ def test_overview_and_report_loss_in_chromium_art21_22(world, session, phone_pag
 
 
 def test_apply_online_in_chromium_art9_12(world, session, phone_page, live_url):
+    from app.models import SharedRecord
+    from app.privacy.runtime import blind_index
+
     person = world.person()
+    session.add(SharedRecord(doc_type="resident_id", doc_number_bidx=blind_index("id_number", person.doc_number),
+                             name=person.name, address="广州市越秀区", photo=b"p", household_registration=True))
     page = phone_page("en")
     phone_sign_in(page, live_url, person, session, next_path="/m/self/apply")
     _check(page, "self-apply")
+    assert "Photo" in page.inner_text('[data-prefill="platform"]')  # not asked again (Art. 9)
     page.select_option("#bank_id", str(world.banks[2 - 1].id))
     page.check("#dm-express")
     page.fill("#delivery_address", "")

@@ -67,6 +67,11 @@ class Config:
     # sign-in, or PHONE_IDLE without a request, or "sign out there" from the devices list.
     PHONE_SESSION_MAX = timedelta(days=_int("SSC_PHONE_SESSION_MAX_DAYS", 30))
     PHONE_IDLE = timedelta(hours=_int("SSC_PHONE_IDLE_HOURS", 7 * 24))
+    # A phone session's cookie is persistent; Flask would re-send it on every answer (refreshing its
+    # expiry), and an answer to a request sent with an older cookie (a page's parallel requests, the
+    # service worker's) would then put the older cookie back. It is sent when it changes instead (the idle
+    # clock moves it at most once a minute, app.web.phone.session).
+    SESSION_REFRESH_EACH_REQUEST = False
     SESSION_COOKIE_NAME = "ssc_session"
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

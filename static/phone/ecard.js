@@ -26,12 +26,16 @@
   function refreshAt(tok) { return tok.expires_at - Math.min(15, Math.floor((tok.expires_at - tok.issued_at) / 4)); }
   function valid(tok, at) { return tok.issued_at - EARLY <= at && at < tok.expires_at - MARGIN; }
 
+  // The code to show: the valid one that lasts longest; only if none has begun yet (a clock measured a
+  // little off, or the second between two codes of a batch), the next one, at most EARLY s ahead.
   function current(at) {
-    var best = null;
+    var best = null, early = null;
     tokens.forEach(function (tok) {
-      if (valid(tok, at) && (!best || tok.expires_at > best.expires_at)) best = tok;
+      if (!valid(tok, at)) return;
+      if (tok.issued_at <= at) { if (!best || tok.expires_at > best.expires_at) best = tok; }
+      else if (!early || tok.issued_at < early.issued_at) early = tok;
     });
-    return best;
+    return best || early;
   }
 
   // ------------------------------------------------------------ drawing
@@ -240,8 +244,11 @@
     document.addEventListener("visibilitychange", function () {
       if (document.visibilityState === "visible") { if (shown) keepAwake(); retryAt = 0; tick(); }
     });
-    fetchBatch();              // the freshest code (and status) first…
-    restore().then(tick);      // …and meanwhile what this phone kept, if it is still valid
+    restore().then(function () {  // what this phone kept, if still valid: drawn without waiting…
+      if (window.performance && performance.mark) performance.mark("ssc-codes-restored");
+      tick();
+    });
+    fetchBatch();                 // …for the freshest code (and status)
     setInterval(tick, 500);
   });
 })();

@@ -13,7 +13,7 @@ var PAGES = "phone-pages-" + VERSION;
 
 self.addEventListener("install", function (event) {
   event.waitUntil(caches.open(SHELL).then(function (cache) {
-    return cache.addAll(ASSETS.map(function (url) { return new Request(url, {cache: "reload"}); }));
+    return cache.addAll(ASSETS.map(function (url) { return new Request(url, {cache: "no-cache"}); }));
   }).then(function () { return self.skipWaiting(); }));
 });
 

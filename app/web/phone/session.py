@@ -65,12 +65,15 @@ def sign_out(reason: str = "logout") -> None:
     _clear()
 
 
-def _clear() -> None:
-    """Forget the resident's sign-in and the CSRF token; keep the language (and a staff sign-in)."""
+def _clear(keep_csrf: bool = False) -> None:
+    """Forget the resident's sign-in and (unless ``keep_csrf``: a session that ended elsewhere, so that
+    the page's next call is told "signed out" rather than "form expired") the CSRF token; keep the
+    language (and a staff sign-in)."""
     for key in KEYS:
         session.pop(key, None)
-    session.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
-    _forget_csrf()
+    if not keep_csrf:
+        session.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
+        _forget_csrf()
 
 
 def _forget_csrf() -> None:
@@ -92,12 +95,12 @@ def load() -> None:
     if now - seen > int(current_app.config["PHONE_IDLE"].total_seconds()):
         sessions.end(db.session, sid, "idle")
         db.session.commit()
-        _clear()
+        _clear(keep_csrf=True)
         g.session_ended = "idle"
         return
     verdict = sessions.check(db.session, {"sid": sid, "pid": pid, "type": "web"})
     if not verdict.ok:
-        _clear()
+        _clear(keep_csrf=True)
         g.session_ended = verdict.reason
         return
     if now - seen >= SEEN_EVERY:

@@ -163,7 +163,7 @@ def devices():
     """The holder's signed-in devices (this phone's sessions and any API sign-in), each with "sign out
     there" (Art. 19: only the holder uses the card)."""
     person = me()
-    rows = sessions.open_of_person(db.session, person.id)
+    rows = sorted(sessions.open_of_person(db.session, person.id), key=lambda r: r.id != g.resident.sid)  # this one first
     return render_template("phone/account.html", person=person, rows=rows, this_sid=g.resident.sid)
 
 

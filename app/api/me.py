@@ -311,3 +311,148 @@ def my_statement(query, account_id):
         raise NotFound("You have no such account.")
     st = settlement.statement(db.session, acct, before=query.get("before"), limit=query["limit"])
     return _ledger_api.statement_answer(acct, st, staff=False, person_id=person.id)
+
+
+# ---------------------------------------------------------------- self-service steps, application, complaints
+# (issue 15 item 3: the phone app's pages call the same services, app.services.resident)
+
+from app.api.complaints import FiledOut, FollowOut  # noqa: E402
+from app.api.schemas import _enum  # noqa: E402
+from app.models.complaint import ComplaintKind, PartyKind  # noqa: E402
+from app.services import complaints as _complaints  # noqa: E402
+from app.services import resident  # noqa: E402
+
+
+class SelfServiceStepOut(Schema):
+    op = fields.String()
+    online = fields.Boolean(metadata={"description": "open to you online (the lifecycle channel table)"})
+    possible_now = fields.Boolean(metadata={"description": "allowed for your current card's state"})
+    article = fields.String()
+    where = fields.List(fields.String(), metadata={"description": "where else it is done: outlet, hotlines"})
+    id_document = fields.String(allow_none=True, metadata={"description": "in person your own valid ID document "
+                                                                          "is checked: the article"})
+
+
+@blp.route("/steps")
+@allow(Role.RESIDENT)
+@blp.response(200, SelfServiceStepOut(many=True))
+def my_steps():
+    """Which self-service steps are open online and possible for your card now; for the others, where they
+    are done and why (deregistration Art. 22, replacement Art. 24, PIN reset Art. 19, unlocking Art. 6),
+    read from the same channel and state tables that decide them."""
+    return resident.steps(db.session, _me().id)
+
+
+class BankRef(Schema):
+    id = fields.Integer()
+    code = fields.String()
+    name = fields.String()
+
+
+class OutletRef(Schema):
+    id = fields.Integer()
+    bank_id = fields.Integer()
+    name = fields.String()
+    district = fields.String()
+    address = fields.String()
+
+
+class ApplicationFormOut(Schema):
+    from_platform = fields.List(fields.String(), metadata={"description": "held valid by the government data-"
+                                                                          "sharing platform: not asked (Art. 9)"})
+    on_record = fields.List(fields.String())
+    needed = fields.List(fields.String())
+    banks = fields.List(fields.Nested(BankRef), metadata={"description": "the Bureau's published list (Art. 9)"})
+    outlets = fields.Method("_outlets")
+
+    def _outlets(self, form):
+        return [OutletRef().dump(o) for os_ in form.outlets.values() for o in os_]
+
+
+@blp.route("/application-form")
+@allow(Role.RESIDENT)
+@blp.response(200, ApplicationFormOut)
+def my_application_form():
+    """What an online application asks of you (Art. 9: only what the platform does not hold valid), the
+    published banks and their pickup outlets (Art. 12). Apply with ``POST /api/applications/`` (no person id)."""
+    form = resident.application_form(db.session, current_actor())
+    return form
+
+
+class MilestoneOut(Schema):
+    status = fields.String()
+    at = fields.DateTime(allow_none=True)
+
+
+class ApplicationTrackingOut(Schema):
+    card_id = fields.Function(lambda t: t.card.id)
+    number = fields.Function(lambda t: t.card.number)
+    status = fields.Function(lambda t: str(t.card.status))
+    kind = fields.Function(lambda t: str(t.card.kind))
+    due_on = fields.Date(allow_none=True)
+    due_provisional = fields.Boolean()
+    delivery_method = fields.String()
+    tracking_ref = fields.String(allow_none=True)
+    pickup_outlet = fields.Function(lambda t: t.pickup_outlet.name if t.pickup_outlet else None)
+    rejection_reason = fields.String(allow_none=True)
+    milestones = fields.List(fields.Nested(MilestoneOut))
+
+
+@blp.route("/applications")
+@allow(Role.RESIDENT)
+@blp.response(200, ApplicationTrackingOut(many=True))
+def my_applications():
+    """Your applications, newest first: due date (Art. 10, 25), delivery and tracking (Art. 12), progress."""
+    return resident.tracking(db.session, _me().id)
+
+
+class MyComplaintIn(Schema):
+    kind = _enum(ComplaintKind, required=True,
+                 metadata={"description": "complaint (投诉: your name and mobile from your record) or report (举报)"})
+    anonymous = fields.Boolean(load_default=False, metadata={"description": "a report only: not linked to you; "
+                                                                            "follow it with reference and code"})
+    party_kind = _enum(PartyKind, required=True)
+    party_agency_id = fields.Integer()
+    party_bank_id = fields.Integer()
+    about_staff = fields.Boolean(load_default=False)
+    staff_description = fields.String(validate=validate.Length(max=_complaints.NOTE_MAX))
+    summary = fields.String(required=True, validate=validate.Length(max=_complaints.SUMMARY_MAX))
+
+
+class MyComplaintOut(Schema):
+    id = fields.Integer()
+    reference = fields.String()
+    kind = fields.String()
+    status = fields.String()
+    party_kind = fields.String()
+    outcome = fields.String(allow_none=True)
+    filed_at = fields.DateTime()
+    closed_at = fields.DateTime(allow_none=True)
+
+
+@blp.route("/complaints", methods=["POST"])
+@allow(Role.RESIDENT)
+@blp.arguments(MyComplaintIn)
+@blp.response(201, FiledOut)
+def file_my_complaint(body):
+    """File a complaint or report (Art. 29), routed to the authority over the party. A complaint is yours to
+    follow here (``GET /api/me/complaints``); an anonymous report is not linked to you: keep reference and code."""
+    filed = resident.file_complaint(db.session, current_actor(), **body)
+    commit()
+    return filed
+
+
+@blp.route("/complaints")
+@allow(Role.RESIDENT)
+@blp.response(200, MyComplaintOut(many=True))
+def my_complaints():
+    """The complaints and reports you filed signed in (not your anonymous reports), newest first."""
+    return resident.my_complaints(db.session, _me().id)
+
+
+@blp.route("/complaints/<int:complaint_id>")
+@allow(Role.RESIDENT)
+@blp.response(200, FollowOut)
+def my_complaint(complaint_id):
+    """One of your complaints with its timeline, outcome and reply (another's: 404, as for none)."""
+    return resident.my_complaint(db.session, _me().id, complaint_id)

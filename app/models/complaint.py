@@ -75,6 +75,8 @@ class Complaint(Base):
     kind: Mapped[ComplaintKind] = mapped_column(enum_column(ComplaintKind))
     channel: Mapped[IntakeChannel] = mapped_column(enum_column(IntakeChannel))
     taken_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))  # the hotline operator
+    # The signed-in cardholder who filed it in the phone app and follows it there (never for an anonymous report).
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"), index=True)
     complainant_type: Mapped[ComplainantType] = mapped_column(enum_column(ComplainantType))
     anonymous: Mapped[bool] = mapped_column(default=False)
     complainant_name: Mapped[str | None] = mapped_column(EncryptedText("complaint.name"))

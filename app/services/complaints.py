@@ -399,6 +399,11 @@ def follow(session: Session, reference: str, code: str) -> FollowUp:
         raise NotFound("No complaint with this reference and code.")
     if not hashing.verify_password(c.code_hash, _normal_code(code)):
         raise NotFound("No complaint with this reference and code.")
+    return follow_up_of(session, c)
+
+
+def follow_up_of(session: Session, c: Complaint) -> FollowUp:
+    """What the complainant sees of ``c`` (the caller has established that they are the complainant)."""
     party = None
     if c.party_bank_id is not None:
         party = session.get(Bank, c.party_bank_id).name

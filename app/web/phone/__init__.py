@@ -43,6 +43,7 @@ from app.services.errors import DomainError, NotFound
 AREAS = (
     "app.web.phone.signin",
     "app.web.phone.ecard",
+    "app.web.selfservice",
     "app.web.family",
     "app.web.accounts",
 )
@@ -52,6 +53,7 @@ AREAS = (
 # Add your area's start page, one line.
 NAV = [
     ("phone.ecard.card", N_("E-card"), "card"),
+    ("phone.self.index", N_("Services"), "services"),
     ("phone.family.index", N_("Family"), "family"),
     ("phone.accounts.index", N_("Accounts"), "money"),
     ("phone.signin.devices", N_("Account"), "account"),

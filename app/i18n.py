@@ -168,7 +168,8 @@ _ARTICLE = re.compile(r"(\d+)((?:\s*¶\s*\d+)?)((?:\s*\(\d+\))?)")
 
 def article(ref: str | None) -> str:
     """An article reference of the Measures as the reader's language writes it:
-    ``Art. 10 ¶2, 25 ¶2`` → ``第10条第2款、第25条第2款``; ``Art. 24(3)`` → ``第24条第(三)项``."""
+    ``Art. 10 ¶2, 25 ¶2`` (or ``Art. 10 ¶2, Art. 25 ¶2``) → ``第10条第2款、第25条第2款``;
+    ``Art. 24(3)`` → ``第24条第(三)项``."""
     if not ref:
         return ""
     if not current_locale().startswith("zh"):
@@ -184,7 +185,7 @@ def article(ref: str | None) -> str:
         return out
 
     body = ref.strip().removeprefix("Art.").removeprefix("Arts.").strip()
-    parts = [p.strip() for p in re.split(r",|;", body) if p.strip()]
+    parts = [p.strip().removeprefix("Art.").strip() for p in re.split(r",|;", body) if p.strip()]
     return "《办法》" + "、".join(_ARTICLE.sub(one, p, count=1) for p in parts)
 
 

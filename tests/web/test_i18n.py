@@ -99,6 +99,7 @@ def test_article_references_in_each_language(app):
         assert i18n.article("Art. 10 ¶2, 25 ¶2") == "《办法》第10条第2款、第25条第2款"
         assert i18n.article("Art. 24(3)") == "《办法》第24条第（三）项"
         assert i18n.article("Art. 21") == "《办法》第21条"
+        assert i18n.article("Art. 5 ¶1, Art. 29") == "《办法》第5条第1款、第29条"  # each part may repeat "Art."
     with app.test_request_context("/", headers={"Accept-Language": "en"}):
         assert i18n.article("Art. 24(3)") == "Art. 24(3)"
 

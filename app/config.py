@@ -89,6 +89,7 @@ class Config:
     WEBHOOK_BACKOFF_BASE = _int("SSC_WEBHOOK_BACKOFF_BASE", 30)  # seconds; doubled after every failure
     WEBHOOK_BACKOFF_MAX = _int("SSC_WEBHOOK_BACKOFF_MAX", 6 * 3600)
     WEBHOOK_TIMEOUT = _int("SSC_WEBHOOK_TIMEOUT", 10)
+    WEBHOOK_ALLOW_HTTP = os.environ.get("SSC_WEBHOOK_ALLOW_HTTP", "0") == "1"  # else https:// URLs only
     # Art. 13: who holds each settlement account's money (app.services.settlement_port). Keys: "medical",
     # "financial", or "financial:<bank code>" for one bank's core; values "package.module:Class". The
     # embedded double-entry ledger is the default for both (demo, tests, `make run`).

@@ -530,3 +530,63 @@ def test_events_are_written_in_the_lifecycle_transaction(world, session, medical
 
 
 
+
+
+def test_procrastinate_on_postgresql_delivers_after_the_request(client, world, auth, session, medical_card, hooks,
+                                                                app, backend, monkeypatch):
+    """WEBHOOK_RUNNER=procrastinate: the request that wrote a delivery defers the task into procrastinate's
+    tables in the same PostgreSQL database; a worker run sends it."""
+    if backend == "sqlite":
+        pytest.skip("procrastinate's queue lives in PostgreSQL")
+    from sqlalchemy import text
+
+    from app import tasks
+
+    with db_engine(session).begin() as c:
+        exists = c.execute(text("SELECT to_regclass('procrastinate_jobs')")).scalar()
+    if exists is None:
+        tasks.apply_schema(app)
+    med = key_headers(make_credential(client, world, auth, agency="MED"))
+    client.post("/api/agency/webhooks", json={"url": "http://127.0.0.1:9/hook"}, headers=med)
+    monkeypatch.setitem(app.config, "WEBHOOK_RUNNER", "procrastinate")
+    teller = auth(world, "teller")
+    resp = client.get(f"/api/cards/{medical_card.id}", headers=teller)
+    resp = client.post(f"/api/cards/{medical_card.id}/fields/medical/lock", json={},
+                       headers={**teller, "If-Match": resp.headers["ETag"]})
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    with db_engine(session).begin() as c:
+        todo = c.execute(text("SELECT count(*) FROM procrastinate_jobs WHERE status = 'todo' "
+                              "AND task_name = 'webhooks.deliver_due'")).scalar()
+    assert todo == 1
+    receiver = Receiver([200])
+    app.extensions["webhook_sender"] = receiver
+    try:
+        tasks.run_worker(app, wait=False)
+    finally:
+        app.extensions.pop("webhook_sender", None)
+    assert len(receiver.calls) == 1
+    session.expire_all()
+    assert session.scalars(select(WebhookDelivery.status)).all() == ["delivered"]
+
+
+def db_engine(session):
+    return session.get_bind()
+
+
+def test_cli_manages_credentials_secret_printed_once(app, world, session):
+    world.session.commit()
+    runner = app.test_cli_runner()
+    out = runner.invoke(args=["agency", "create", "MED", "--kind", "api_key", "--label", "HIS",
+                              "--scope", "feed:read"])
+    assert out.exit_code == 0, out.output
+    secret = out.output.split("secret (shown once): ")[1].strip()
+    cred = session.scalars(select(AgencyCredential)).one()
+    assert secret.startswith(cred.client_id + ".") and cred.scopes == ["feed:read"]
+    listed = runner.invoke(args=["agency", "list"])
+    assert cred.client_id in listed.output and secret.split(".", 1)[1] not in listed.output
+    rotated = runner.invoke(args=["agency", "rotate", str(cred.id), "--overlap-hours", "1"])
+    assert rotated.exit_code == 0 and "previous secret valid until" in rotated.output
+    revoked = runner.invoke(args=["agency", "revoke", str(cred.id), "--reason", "test"])
+    assert revoked.exit_code == 0 and "revoked" in revoked.output
+    bad = runner.invoke(args=["agency", "create", "SSCC", "--label", "x"])
+    assert bad.exit_code != 0 and "application agency" in bad.output

@@ -16,12 +16,13 @@ from marshmallow import Schema, ValidationError, fields, validate, validates
 from sqlalchemy import select
 
 from app.api.common import Blueprint, commit
-from app.api.schemas import AgencyHolderOut, DocumentQuery
+from app.api.schemas import AgencyHolderOut, Disclosed, DocumentQuery
 from app.auth import allow, current_actor
 from app.extensions import db
 from app.models import Agency, AgencyEvent, WebhookDelivery, WebhookEndpoint
 from app.models.enums import Role
 from app.services import agency_api, agency_feed, audit, disclosure, webhooks
+from app.services.disclosure import Item as I
 from app.services.agency_api import InvalidCredential
 from app.services.errors import InvalidInput, NotFound
 
@@ -203,13 +204,41 @@ class FeedQuery(Schema):
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
 
 
-class HolderRef(Schema):
+class HolderRef(Disclosed):
+    items = {"person_id": I.REF, "name": I.NAME, "ssn": I.SSN}
+
     person_id = fields.Integer()
-    name = fields.String(metadata={"description": "masked (Art. 16)"})
-    ssn = fields.String(metadata={"description": "masked (Art. 16)"})
+    name = fields.String(metadata={"description": "masked (Art. 16); only for a holder the agency serves"})
+    ssn = fields.String(metadata={"description": "masked (Art. 16); only for a holder the agency serves"})
 
 
-class FeedEventOut(Schema):
+class FeedCardRef(Disclosed):
+    items = {"id": I.REF, "status": I.CARD_STATUS, "kind": I.CARD_STATUS}
+
+    id = fields.Integer()
+    status = fields.String()
+    kind = fields.String()
+
+
+class FeedData(Disclosed):
+    items = {"card": I.REF, "old_card": I.REF, "new_card": I.REF, "reason": I.CARD_STATUS,
+             "from_status": I.CARD_STATUS, "replacement_reason": I.CARD_STATUS, "cause": I.SETTLEMENT_SUSPENDED,
+             "field": I.OWN_FIELD, "pushed": I.OWN_FIELD}
+
+    card = fields.Nested(FeedCardRef, allow_none=True)
+    old_card = fields.Nested(FeedCardRef, allow_none=True, metadata={"description": "reissue, replacement"})
+    new_card = fields.Nested(FeedCardRef, allow_none=True, metadata={"description": "reissue, replacement"})
+    reason = fields.String(allow_none=True, metadata={"description": "cancellation: death | ineligible | …"})
+    from_status = fields.String(allow_none=True)
+    replacement_reason = fields.String(allow_none=True)
+    cause = fields.String(metadata={"description": "settlement.*: the operation that changed it"})
+    field = fields.String(metadata={"description": "field.* and record.updated: the agency's own field"})
+    pushed = fields.List(fields.String(), metadata={"description": "record.updated: the items pushed"})
+
+
+class FeedEventOut(Disclosed):
+    items = {k: I.REF for k in ("id", "seq", "type", "article", "created_at", "field", "holder", "data")}
+
     id = fields.String(metadata={"description": "stable event id: deduplicate on it (delivery is at least once)"})
     seq = fields.Integer(metadata={"description": "position in the feed, increasing in commit order, no gaps"})
     type = fields.String(metadata={"description": ", ".join(sorted(agency_feed.TYPES))})
@@ -217,10 +246,12 @@ class FeedEventOut(Schema):
     created_at = fields.DateTime()
     field = fields.String(allow_none=True, metadata={"description": "set for an event of one field only"})
     holder = fields.Nested(HolderRef)
-    data = fields.Dict(metadata={"description": "card (masked number, status, kind), old_card/new_card, reason…"})
+    data = fields.Nested(FeedData)
 
 
-class FeedOut(Schema):
+class FeedOut(Disclosed):
+    items = {"events": I.REF, "next_cursor": I.REF, "has_more": I.REF}
+
     events = fields.List(fields.Nested(FeedEventOut))
     next_cursor = fields.String(metadata={"description": "pass as `after` for the next page"})
     has_more = fields.Boolean()
@@ -234,8 +265,9 @@ def events(query):
     """What concerns the agency (Art. 26: stop using a cancelled card): cancellations, reissues and
     replacements (old card → new card), loss registrations and deregistrations, locks and unlocks of its
     own field, settlement suspension (Art. 21), data pushed within its field. Ordered by ``seq``; page with
-    ``after=next_cursor``. At least once: keep the cursor after processing, deduplicate on ``id``. The
-    holder's data are masked, and the read is audited (Art. 16)."""
+    ``after=next_cursor``. At least once: keep the cursor after processing, deduplicate on ``id``. No card
+    number; the holder's masked name and number only for a holder the agency serves (pushed data for, or
+    just looked up), else the ``person_id`` alone; that read is audited (Art. 16)."""
     answer = agency_api.feed(db.session, current_actor(), after=int(query["after"]), limit=query["limit"])
     disclosure.commit_read(db.session)
     return answer

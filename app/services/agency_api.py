@@ -21,7 +21,7 @@ from flask import current_app, request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.models import Agency, AgencyAccessToken, AgencyCredential, AgencyRecord, Card, Person
+from app.models import Agency, AgencyAccessToken, AgencyCredential, AgencyRecord, Person
 from app.models.enums import AgencyKind, Field, Role
 from app.privacy import mask_address, mask_id_number, mask_name
 from app.services import agency_feed, audit, clock
@@ -307,25 +307,28 @@ def records(session: Session, person_id: int, field: Field) -> list[AgencyRecord
 
 
 def feed(session: Session, actor: Actor, *, after: int, limit: int) -> dict:
-    """The events after the cursor that concern the actor's agency, with the holder's masked name and
-    social security number (Art. 16); the read is audited (one entry per holder in the page)."""
+    """The events after the cursor that concern the actor's agency. The holder's masked name and social
+    security number (Art. 16) only for a holder the agency serves in its field: one it pushed data for
+    (Art. 15), or one within its remit of the disclosure table (looked up by ID document just now, Art.
+    28); of any other holder only the ``person_id`` (which the agency's own lookups return). The read of
+    the names is audited, one entry per holder shown."""
     from app.services import disclosure
 
     field = disclosure.agency_field(session, actor)
     events, more = agency_feed.page(session, field, after=after, limit=limit)
-    people = {p.id: p for p in session.scalars(select(Person).where(Person.id.in_({e.person_id for e in events})))}
-    disclosure.log_read(session, actor, [e.person_id for e in events], "agency_feed", subject=f"feed:{field}")
+    ids = {e.person_id for e in events}
+    served = set(session.scalars(select(AgencyRecord.person_id).where(AgencyRecord.field == field,
+                                                                     AgencyRecord.person_id.in_(ids))))
+    served |= {pid for pid in ids - served if disclosure._why_not(session, actor, pid) is None}
+    people = {p.id: p for p in session.scalars(select(Person).where(Person.id.in_(served)))}
+    disclosure.log_read(session, actor, [e.person_id for e in events if e.person_id in served], "agency_feed",
+                        subject=f"feed:{field}")
     out = []
     for e in events:
-        p = people[e.person_id]
+        p = people.get(e.person_id)
+        holder = {"person_id": e.person_id}
+        if p is not None:
+            holder |= {"name": mask_name(p.name), "ssn": mask_id_number(p.ssn)}
         out.append({"id": e.id, "seq": e.seq, "type": e.type, "article": e.article, "created_at": e.created_at,
-                    "field": str(e.field) if e.field else None,
-                    "holder": {"person_id": p.id, "name": mask_name(p.name), "ssn": mask_id_number(p.ssn)},
-                    "data": e.data})
+                    "field": str(e.field) if e.field else None, "holder": holder, "data": e.data})
     return {"events": out, "next_cursor": str(events[-1].seq if events else after), "has_more": more}
-
-
-def held_card_of(session: Session, person_id: int) -> Card | None:
-    from app.services import lifecycle
-
-    return lifecycle.held_card(session, person_id)

@@ -27,7 +27,6 @@ from sqlalchemy.orm import Session
 
 from app.models import AgencyEvent, Card, CardEvent, next_value
 from app.models.enums import CardKind, Field
-from app.privacy import mask_card_number
 from app.services import clock
 
 COUNTER = "agency_feed"
@@ -51,8 +50,7 @@ TYPES = {
 def card_ref(card: Card | None) -> dict | None:
     if card is None:
         return None
-    return {"id": card.id, "number": mask_card_number(card.number), "status": str(card.status),
-            "kind": str(card.kind)}
+    return {"id": card.id, "status": str(card.status), "kind": str(card.kind)}  # no card number (Art. 16)
 
 
 def emit(session: Session, type_: str, *, person_id: int, card: Card | None = None, field: Field | None = None,
@@ -102,7 +100,7 @@ def on_card_event(session: Session, ev: CardEvent, card: Card | None) -> None:
              field=Field(details["field"]), data={"field": details["field"]})
     elif op == "agency_push":
         emit(session, "record.updated", person_id=pid, card=None, field=Field(details["field"]),
-             data={"field": details["field"], "items": sorted(details.get("changed", {}))})
+             data={"field": details["field"], "pushed": sorted(details.get("changed", {}))})
     _settlement_edge(session, ev, card)
 
 

@@ -187,16 +187,25 @@ def test_feed_never_shows_another_fields_data_art16(client, world, auth, session
     _lock(world, session, medical_card, Field.MEDICAL)
     _lock(world, session, medical_card, Field.TRANSPORT)
     _lock(world, session, medical_card, Field.TRANSPORT, locked=False)
-    med_events, trans_events = all_events(client, med), all_events(client, trans)
-    assert [(e["type"], e["data"]["field"]) for e in med_events] == [("field.locked", "medical")]
+    trans_events = all_events(client, trans)
     assert [(e["type"], e["data"]["field"]) for e in trans_events] == [("field.locked", "transport"),
                                                                         ("field.unlocked", "transport")]
+    # A holder the agency does not serve: the person id alone, no name or number (Art. 16).
+    assert {e["holder"]["person_id"] for e in trans_events} == {medical_card.person_id}
+    assert all(set(e["holder"]) == {"person_id"} for e in trans_events)
+    # A holder it serves (it pushed data for them within its field, Art. 15): masked name and number.
+    p = medical_card.person
+    assert client.post("/api/agency/records", headers=med, json={"doc_type": p.doc_type, "doc_number": p.doc_number,
+                                                                 "items": {"enrolment_status": "enrolled"}}
+                       ).status_code == 200
+    med_events = all_events(client, med)
+    assert [(e["type"], e["data"]["field"]) for e in med_events] == [("field.locked", "medical"),
+                                                                      ("record.updated", "medical")]
     assert "medical" not in json.dumps(trans_events) and "transport" not in json.dumps(med_events)
-    # The holder's data masked (Art. 16), and the read audited.
     holder = med_events[0]["holder"]
     assert holder["person_id"] == medical_card.person_id and "*" in holder["name"] and "*" in holder["ssn"]
     assert medical_card.person.ssn not in json.dumps(med_events)
-    assert medical_card.number not in json.dumps(med_events)
+    assert medical_card.number not in json.dumps(med_events + trans_events)
     log = client.get("/api/me/access-log", headers=_resident(medical_card.person_id)).get_json()
     assert any(e["action"] == "read.agency_feed" and e["organisation"] == "MED" for e in log)
     # There is no agency in any URL: a query naming another agency changes nothing.

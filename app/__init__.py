@@ -64,6 +64,9 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     register_blueprints(api)
     web.register(app)  # the back office pages (app/web/)
     register_cli(app)
+    from app import tasks
+
+    tasks.register(app)  # webhook deliveries of the agencies' feed, after a request's commit
 
     @app.before_request
     def _request_id():

@@ -288,6 +288,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(ecard_cli)
     app.cli.add_command(privacy_cli)
     app.cli.add_command(staff_cli)
+    from app.agency_cli import agency_cli; app.cli.add_command(agency_cli)  # noqa: E402, E702
     from app.demo import demo_cli  # noqa: E402
     from app.services.otp import demo_sms_command; demo_cli.add_command(demo_sms_command)  # noqa: E702
 

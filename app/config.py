@@ -93,6 +93,18 @@ class Config:
     # Art. 21: whether inflows still post to a suspended account (default: they post).
     SUSPENDED_ACCOUNTS_ACCEPT_INFLOWS = os.environ.get("SSC_SUSPENDED_INFLOWS", "1") == "1"
     PIN_MAX_FAILURES = _int("SSC_PIN_MAX_FAILURES", 5)  # Art. 19
+    # Application agencies' machine credentials (app.services.agency_api): access tokens of the token
+    # endpoint live this long; a rotated secret stays valid this long by default (the overlap).
+    AGENCY_TOKEN_SECONDS = _int("SSC_AGENCY_TOKEN_SECONDS", 300)
+    AGENCY_ROTATION_OVERLAP_HOURS = _int("SSC_AGENCY_ROTATION_OVERLAP_HOURS", 24)
+    # Webhooks of the agencies' feed (app.services.webhooks): "inline" sends after the request's commit in
+    # this process (make run, SQLite); "procrastinate" leaves it to `flask agency worker` on PostgreSQL.
+    WEBHOOK_RUNNER = os.environ.get("SSC_WEBHOOK_RUNNER", "inline")
+    WEBHOOK_MAX_ATTEMPTS = _int("SSC_WEBHOOK_MAX_ATTEMPTS", 8)
+    WEBHOOK_BACKOFF_BASE = _int("SSC_WEBHOOK_BACKOFF_BASE", 30)  # seconds; doubled after every failure
+    WEBHOOK_BACKOFF_MAX = _int("SSC_WEBHOOK_BACKOFF_MAX", 6 * 3600)
+    WEBHOOK_TIMEOUT = _int("SSC_WEBHOOK_TIMEOUT", 10)
+    WEBHOOK_ALLOW_HTTP = os.environ.get("SSC_WEBHOOK_ALLOW_HTTP", "0") == "1"  # else https:// URLs only
     # Art. 13: who holds each settlement account's money (app.services.settlement_port). Keys: "medical",
     # "financial", or "financial:<bank code>" for one bank's core; values "package.module:Class". The
     # embedded double-entry ledger is the default for both (demo, tests, `make run`).

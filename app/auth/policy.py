@@ -51,7 +51,7 @@ def declared_roles(roles: tuple[Role, ...], op: Op | None, public: bool) -> tupl
 
 
 def allow(*roles: Role, op: Op | None = None, public: bool = False, refresh: bool = False, cached: bool = False,
-          any_token: bool = False):
+          any_token: bool = False, credential: str | None = None):
     """Declare the roles allowed to call a view (or ``public=True``) and enforce it.
     ``op``: the view is that lifecycle operation; the roles are the channel table's for it, and
     any other role gets the channel refusal naming the article (403), as from the service.
@@ -60,13 +60,17 @@ def allow(*roles: Role, op: Op | None = None, public: bool = False, refresh: boo
     ``cached=True``: hot paths (e-card issuance) verify an access token's signature once and
     then reuse it until it expires; the VIEW must then check that the token's session is still open
     itself (see ``app.services.ecard``, which does it in its one query: no cache between a logout and
-    its effect). The absolute end of the session needs no check there: no token outlives it."""
+    its effect). The absolute end of the session needs no check there: no token outlives it.
+    ``credential``: the view also takes an application agency's machine credential (an API key, or an
+    access token of the OAuth token endpoint) carrying this scope (``app.services.agency_api``)."""
     roles = declared_roles(roles, op, public)
 
     def decorate(view):
         @wraps(view)
         def wrapper(*args, **kwargs):
-            if cached:
+            if credential is not None and _agency_credential(credential):
+                pass
+            elif cached:
                 _cached_access_claims()
             elif not public:
                 verify_jwt_in_request(refresh=refresh, verify_type=not any_token)
@@ -83,6 +87,19 @@ def allow(*roles: Role, op: Op | None = None, public: bool = False, refresh: boo
         return wrapper
 
     return decorate
+
+
+def _agency_credential(scope: str) -> bool:
+    """Authenticate an agency's machine credential if the request carries one (else False): its claims
+    are then where ``get_jwt()`` reads them, so ``current_actor()`` works as for a staff token."""
+    from app.services import agency_api
+
+    claims = agency_api.request_claims(scope)
+    if claims is None:
+        return False
+    g._jwt_extended_jwt = claims
+    g._jwt_extended_jwt_header = {}
+    return True
 
 
 _verified: dict[str, dict] = {}  # raw access token -> its verified claims
@@ -126,6 +143,7 @@ def actor_from_claims(claims: dict, channel: str | None = None) -> Actor:
         bank_id=claims.get("bank"),
         outlet_id=claims.get("outlet"),
         agency_id=claims.get("agency"),
+        credential_id=claims.get("credential"),
         request_id=getattr(g, "request_id", None),
         client_ip=request.remote_addr,
     )

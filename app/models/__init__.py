@@ -1,5 +1,6 @@
 """SQLAlchemy models, one module per aggregate. Import from here."""
 from app.models.account import SettlementAccount
+from app.models.agency_api import AgencyAccessToken, AgencyCredential, AgencyEvent, AgencyRecord, WebhookDelivery, WebhookEndpoint  # noqa: F401
 from app.models.audit import AuditEntry, AuditHead
 from app.models.base import Base, utcnow
 from app.models.calendar import WorkdaySchedule

@@ -17,6 +17,7 @@ class Actor:
     agency_id: int | None = None
     request_id: str | None = None
     client_ip: str | None = None
+    credential_id: int | None = None  # an application agency's machine credential (app.services.agency_api)
 
     def via(self, channel: Channel) -> Actor:
         """The same actor through another channel (a teller taking a bank-hotline call)."""

@@ -59,7 +59,7 @@ def record(
     rec = {
         "at": now, "action": action, "actor_id": actor.user_id, "actor_role": str(actor.role),
         "resident_id": actor.person_id, "bank_id": actor.bank_id, "outlet_id": actor.outlet_id,
-        "agency_id": actor.agency_id, "channel": str(actor.channel), "purpose": purpose,
+        "agency_id": actor.agency_id, "credential_id": actor.credential_id, "channel": str(actor.channel), "purpose": purpose,
         "request_id": actor.request_id, "client_ip": actor.client_ip, "person_id": person_id,
         "subject": subject, "fields": fields, "changes": changes,
     }

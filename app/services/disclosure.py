@@ -97,6 +97,8 @@ READS: dict[str, tuple[str, tuple[Item, ...]]] = {
     "deadlines": ("read.deadlines", (I.CARD_NUMBER, I.CARD_STATUS, I.CARD_DETAILS, I.APPLICATION,
                                      I.DELIVERY_ADDRESS)),
     "agency_holder": ("read.agency_holder", (I.NAME, I.SSN, I.CARD_STATUS, I.SETTLEMENT_SUSPENDED, I.OWN_FIELD)),
+    "agency_feed": ("read.agency_feed", (I.NAME, I.SSN, I.CARD_NUMBER, I.CARD_STATUS, I.SETTLEMENT_SUSPENDED,
+                                         I.OWN_FIELD)),
     "hotline_caller": ("read.hotline_caller", (I.NAME, I.CARD_STATUS, I.SETTLEMENT_SUSPENDED)),
     "prefill": ("read.prefill", (I.PLATFORM_RECORD,)),
     "legacy": ("read.legacy", (I.DOC_NUMBER,)),  # old identity certificates linked to the holder (Art. 34)

@@ -47,7 +47,7 @@ from app.models.enums import (
     Role,
     ServiceMode,
 )
-from app.services import audit, clock, deadlines
+from app.services import agency_feed, audit, clock, deadlines
 from app.services.hashing import hash_password, verify_password
 from app.services.actor import Actor
 from app.services.documents import new_card_number
@@ -196,6 +196,7 @@ def record_event(
     audit.record(session, actor, f"card.{op}", person_id=person_id,
                  subject=f"card:{card.id}" if card else None,
                  changes={"status": [ev.from_status, ev.to_status], **ev.details} if card else ev.details)
+    agency_feed.on_card_event(session, ev, card)  # the agencies' feed, in this same transaction (Art. 26)
     return ev
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.models import Card, CardApplication, WorkdaySchedule
@@ -176,22 +176,39 @@ class DeadlineRow:
     overdue: bool
 
 
-def watch_list(session: Session, *, soon: int = 3, today: date | None = None) -> list[DeadlineRow]:
-    """Applications overdue or due within ``soon`` working days, most urgent first."""
+def _watch_query(session: Session, soon: int, today: date, cal: Calendar):
+    """Running applications due before the (soon + 1)-th working day after ``today``: exactly those overdue
+    or with at most ``soon`` working days left, selected in SQL (an index range on ``due_on``), so the list
+    costs what it shows, not what is running."""
+    horizon = cal.add_working_days(today, soon + 1).due
+    return (select(CardApplication, Card).join(Card, Card.id == CardApplication.card_id)
+            .where(Card.status.in_(RUNNING), CardApplication.due_on.is_not(None),
+                   CardApplication.due_on < horizon))
+
+
+def watch_list(session: Session, *, soon: int = 3, today: date | None = None, limit: int | None = None,
+               offset: int = 0) -> list[DeadlineRow]:
+    """Applications overdue or due within ``soon`` working days, most urgent first (``limit``/``offset``:
+    one page of them)."""
     today = today or clock.today()
     cal = calendar(session)
+    q = _watch_query(session, soon, today, cal).order_by(CardApplication.due_on, CardApplication.id)
+    if limit is not None:
+        q = q.limit(limit).offset(offset)
     rows = []
-    q = (select(CardApplication, Card).join(Card, Card.id == CardApplication.card_id)
-         .where(Card.status.in_(RUNNING), CardApplication.due_on.is_not(None))
-         .order_by(CardApplication.due_on, CardApplication.id))
     for app_, card in session.execute(q):
         if app_.due_on < today:
             left = -cal.working_days_between(app_.due_on, today)
         else:
             left = cal.working_days_between(today, app_.due_on)
-        if app_.due_on < today or left <= soon:
-            rows.append(DeadlineRow(app_, card, left, app_.due_on < today))
+        rows.append(DeadlineRow(app_, card, left, app_.due_on < today))
     return rows
+
+
+def watch_count(session: Session, *, soon: int = 3, today: date | None = None) -> int:
+    """How many rows :func:`watch_list` holds in all."""
+    q = _watch_query(session, soon, today or clock.today(), calendar(session))
+    return session.scalar(select(func.count()).select_from(q.subquery())) or 0
 
 
 def years_without_data(session: Session, today: date | None = None) -> list[int]:

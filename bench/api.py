@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -149,17 +150,19 @@ def run(a) -> dict:
         start_new_session=True)
     procs = {}
     try:
-        deadline = time.time() + 60
-        while True:
+        deadline = time.time() + 120
+        while True:  # the master listens before its workers have built the app: wait for real answers
             try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/ping", timeout=5) as r:
+                    if r.status == 200:
+                        break
             except OSError:
-                if time.time() > deadline or server.poll() is not None:
-                    raise SystemExit(f"gunicorn did not start: {(tmp / 'gunicorn.log').read_text()[-2000:]}")
-                time.sleep(0.3)
+                pass
+            if time.time() > deadline or server.poll() is not None:
+                raise SystemExit(f"gunicorn did not start: {(tmp / 'gunicorn.log').read_text()[-2000:]}")
+            time.sleep(0.5)
         # Warm every worker's caches (the card pages' templates, the e-card issuer, the connection pools).
-        subprocess.run([wrk, "-t1", f"-c{a.workers * 2}", "-d2s", "-s", str(tmp / "mix.lua"),
+        subprocess.run([wrk, "-t1", f"-c{a.workers * a.threads}", "-d5s", "-s", str(tmp / "mix.lua"),
                         f"http://127.0.0.1:{port}", "--", str(tmp / "status.tsv")], capture_output=True, timeout=60)
         for name in ENDPOINTS:
             procs[name] = subprocess.Popen(
@@ -182,7 +185,8 @@ def run(a) -> dict:
             server.wait(timeout=20)
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
-    base = results["ping"]["requests"] / (results["ping"]["duration_us"] / 1e6)
+    print(json.dumps(results), file=sys.stderr)
+    base = results["ping"]["requests"] / (results["ping"]["duration_us"] / 1e6) or float("nan")
     report = {"_run": {"cardholders": cardholders, "workers": a.workers, "threads": a.threads,
                        "connections_per_endpoint": a.connections, "duration_s": a.duration,
                        "load_average": round(os.getloadavg()[0], 1)}}

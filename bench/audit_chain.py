@@ -51,9 +51,9 @@ def measure(url: str, instance: str, mode: str, writers: int, seconds: float) ->
     procs = [ctx.Process(target=_writer, args=(url, instance, mode, seconds, start, out)) for _ in range(writers)]
     for p in procs:
         p.start()
-    time.sleep(8)  # every process has built its app
+    time.sleep(20)  # every process has built its app (slow on a loaded machine)
     start.set()
-    total = sum(out.get(timeout=seconds + 120) for _ in procs)
+    total = sum(out.get(timeout=seconds + 300) for _ in procs)
     for p in procs:
         p.join()
     return total / seconds

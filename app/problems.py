@@ -8,7 +8,7 @@ import traceback
 
 from flask import Flask, current_app, g, jsonify, request
 from marshmallow import INCLUDE, Schema, ValidationError, fields
-from sqlalchemy.exc import DataError, IntegrityError, StatementError
+from sqlalchemy.exc import DataError, IntegrityError, InterfaceError, OperationalError, StatementError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
@@ -123,6 +123,24 @@ def register(app: Flask) -> None:
 
         db.session.rollback()
         return problem(422, "invalid-input", N_("Invalid input"), N_("A value is out of range."))
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    def database_unavailable(e):
+        """The database is unreachable or the connection was lost: nothing was committed (the transaction
+        dies with its connection), the caller may retry. The pool drops the dead connections, so the next
+        request after PostgreSQL is back connects afresh: no restart (issue 18)."""
+        from app.extensions import db
+
+        try:
+            db.session.rollback()
+        except Exception:  # noqa: BLE001 - the connection is gone already
+            db.session.close()
+        log.error("database unavailable: %s", type(e.orig).__name__ if getattr(e, "orig", None) else type(e).__name__)
+        resp = problem(503, "database-unavailable", N_("Service temporarily unavailable"),
+                       N_("The database cannot be reached; nothing was changed. Try again in a moment."))
+        resp.headers["Retry-After"] = "5"
+        return resp
 
     @app.errorhandler(StatementError)
     def statement_error(e):

@@ -142,6 +142,25 @@ def register(app: Flask) -> None:
         resp.headers["Retry-After"] = "5"
         return resp
 
+    try:
+        from redis.exceptions import RedisError
+    except ImportError:  # pragma: no cover - redis is only needed with RATELIMIT_STORAGE_URI=redis://
+        RedisError = None
+    if RedisError is not None:
+        @app.errorhandler(RedisError)
+        def rate_limit_storage_unavailable(e):
+            """The rate-limit counters (Redis) cannot be reached: a limited endpoint (login, OTP, PIN) fails
+            closed, since it cannot count the tries; unlimited ones (reads) never ask Redis and stay open."""
+            from app.extensions import db
+
+            db.session.rollback()
+            log.error("rate-limit storage unavailable: %s", type(e).__name__)
+            resp = problem(503, "rate-limit-unavailable", N_("Service temporarily unavailable"),
+                           N_("Tries cannot be counted right now, so sign-in and PIN checks are refused. "
+                              "Try again in a moment."))
+            resp.headers["Retry-After"] = "5"
+            return resp
+
     @app.errorhandler(StatementError)
     def statement_error(e):
         if isinstance(e.orig, OverflowError):

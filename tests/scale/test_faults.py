@@ -155,3 +155,23 @@ def test_unreadable_data_key_file_refuses_to_start_with_a_clear_message(tmp_path
     with pytest.raises(KeyRingError) as refused:
         scale_app(f"sqlite:///{tmp_path / 'x.sqlite3'}", tmp_path)
     assert str(key_file) in str(refused.value) or "key file" in str(refused.value)
+
+
+def test_rate_limit_storage_down_fails_closed_for_login_and_open_for_reads(tmp_path):
+    """Redis (the rate-limit counters) unreachable: login is refused with 503 (tries cannot be counted), a
+    read is served; neither is a 500."""
+    from app.extensions import db
+
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()  # nothing listens there
+    app = scale_app(f"sqlite:///{tmp_path / 'x.sqlite3'}", tmp_path, RATELIMIT_ENABLED=True,
+                    RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{port}/0")
+    with app.app_context():
+        db.create_all()
+    client = app.test_client()
+    resp = client.post("/api/auth/login", json={"username": "sscc.clerk1", "password": "whatever"})
+    assert resp.status_code == 503 and resp.mimetype == "application/problem+json"
+    assert json.loads(resp.get_data(as_text=True))["type"].endswith("rate-limit-unavailable")
+    assert client.get("/api/banks/").status_code == 200

@@ -175,3 +175,57 @@ def test_rate_limit_storage_down_fails_closed_for_login_and_open_for_reads(tmp_p
     assert resp.status_code == 503 and resp.mimetype == "application/problem+json"
     assert json.loads(resp.get_data(as_text=True))["type"].endswith("rate-limit-unavailable")
     assert client.get("/api/banks/").status_code == 200
+
+
+def _half_done_loss(app, card_id, teller_id, ready):
+    """In a worker process: register a loss through the service, flush it, and hang before the commit."""
+    import time
+
+    from app.extensions import db
+    from app.models import StaffUser
+    from app.models.enums import Channel, Role
+    from app.services import lifecycle
+    from app.services.actor import Actor
+
+    with app.app_context():
+        db.engine.dispose(close=False)  # the parent's pooled connections are not ours
+        u = db.session.get(StaffUser, teller_id)
+        actor = Actor(role=Role.BANK_TELLER, channel=Channel.OUTLET, user_id=u.id, bank_id=u.bank_id,
+                      outlet_id=u.outlet_id)
+        lifecycle.register_loss(db.session, actor, card_id, id_verified=True)
+        db.session.flush()  # the row is changed and locked in the open transaction
+        ready.set()
+        time.sleep(60)
+
+
+def test_worker_killed_mid_request_rolls_the_transaction_back(seeded):
+    """SIGKILL of a worker between its writes and its commit: PostgreSQL rolls the transaction back when the
+    connection drops; the card is as before and its locks are released (the next operation proceeds)."""
+    import multiprocessing as mp
+    import os
+    import signal
+
+    from app.extensions import db
+    from app.models import Card, StaffUser
+
+    app, _ = seeded
+    with app.app_context():
+        tellers = {u.bank_id: u.id for u in db.session.scalars(
+            db.select(StaffUser).where(StaffUser.role == "bank_teller"))}
+        card = db.session.scalars(db.select(Card).where(Card.status == "active", Card.bank_id.in_(tellers))
+                                  .order_by(Card.id.desc()).offset(1)).first()
+        card_id, teller_id, person_id = card.id, tellers[card.bank_id], card.person_id
+        db.session.remove()
+        db.engine.dispose()
+    ready = mp.get_context("fork").Event()
+    worker = mp.get_context("fork").Process(target=_half_done_loss, args=(app, card_id, teller_id, ready))
+    worker.start()
+    assert ready.wait(60), "the worker never reached its uncommitted write"
+    os.kill(worker.pid, signal.SIGKILL)
+    worker.join(10)
+    with app.app_context():
+        db.session.execute(db.text("SET lock_timeout = '10s'"))
+        db.session.execute(db.text("SELECT 1 FROM persons WHERE id = :p FOR UPDATE"), {"p": person_id})
+        assert db.session.get(Card, card_id).status == "active"
+        db.session.rollback()
+        db.session.remove()

@@ -157,16 +157,18 @@ def test_unreadable_data_key_file_refuses_to_start_with_a_clear_message(tmp_path
     assert str(key_file) in str(refused.value) or "key file" in str(refused.value)
 
 
-def test_rate_limit_storage_down_fails_closed_for_login_and_open_for_reads(tmp_path):
+def test_rate_limit_storage_down_fails_closed_for_login_and_open_for_reads(seeded, tmp_path):
     """Redis (the rate-limit counters) unreachable: login is refused with 503 (tries cannot be counted), a
     read is served; neither is a 500."""
     from app.extensions import db
+
+    instance = seeded[0].config["INSTANCE_DIR"]  # the same keys: the cipher is process-wide
 
     closed = socket.socket()
     closed.bind(("127.0.0.1", 0))
     port = closed.getsockname()[1]
     closed.close()  # nothing listens there
-    app = scale_app(f"sqlite:///{tmp_path / 'x.sqlite3'}", tmp_path, RATELIMIT_ENABLED=True,
+    app = scale_app(f"sqlite:///{tmp_path / 'x.sqlite3'}", instance, RATELIMIT_ENABLED=True,
                     RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{port}/0")
     with app.app_context():
         db.create_all()

@@ -8,7 +8,7 @@ import traceback
 
 from flask import Flask, current_app, g, jsonify, request
 from marshmallow import INCLUDE, Schema, ValidationError, fields
-from sqlalchemy.exc import DataError, IntegrityError, StatementError
+from sqlalchemy.exc import DataError, IntegrityError, InterfaceError, OperationalError, StatementError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
@@ -117,6 +117,43 @@ def register(app: Flask) -> None:
 
         db.session.rollback()
         return problem(422, "invalid-input", N_("Invalid input"), N_("A value is out of range."))
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    def database_unavailable(e):
+        """The database is unreachable or the connection was lost: nothing was committed (the transaction
+        dies with its connection), the caller may retry. The pool drops the dead connections, so the next
+        request after PostgreSQL is back connects afresh: no restart (issue 18)."""
+        from app.extensions import db
+
+        try:
+            db.session.rollback()
+        except Exception:  # noqa: BLE001 - the connection is gone already
+            db.session.close()
+        log.error("database unavailable: %s", type(e.orig).__name__ if getattr(e, "orig", None) else type(e).__name__)
+        resp = problem(503, "database-unavailable", N_("Service temporarily unavailable"),
+                       N_("The database cannot be reached; nothing was changed. Try again in a moment."))
+        resp.headers["Retry-After"] = "5"
+        return resp
+
+    try:
+        from redis.exceptions import RedisError
+    except ImportError:  # pragma: no cover - redis is only needed with RATELIMIT_STORAGE_URI=redis://
+        RedisError = None
+    if RedisError is not None:
+        @app.errorhandler(RedisError)
+        def rate_limit_storage_unavailable(e):
+            """The rate-limit counters (Redis) cannot be reached: a limited endpoint (login, OTP, PIN) fails
+            closed, since it cannot count the tries; unlimited ones (reads) never ask Redis and stay open."""
+            from app.extensions import db
+
+            db.session.rollback()
+            log.error("rate-limit storage unavailable: %s", type(e).__name__)
+            resp = problem(503, "rate-limit-unavailable", N_("Service temporarily unavailable"),
+                           N_("Tries cannot be counted right now, so sign-in and PIN checks are refused. "
+                              "Try again in a moment."))
+            resp.headers["Retry-After"] = "5"
+            return resp
 
     @app.errorhandler(StatementError)
     def statement_error(e):

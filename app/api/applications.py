@@ -52,9 +52,12 @@ WATCHERS = (Role.AGENCY_CLERK, Role.BUREAU)  # who watches the issuance deadline
 @allow(*WATCHERS)
 @blp.arguments(WatchQuery, location="query")
 @blp.response(200, DeadlineOut(many=True))
-def watch_list(query):
-    """Applications overdue or due within `soon` working days (Art. 10, 25)."""
-    rows = deadlines.watch_list(db.session, soon=query["soon"])
+@blp.paginate()
+def watch_list(query, pagination_parameters):
+    """Applications overdue or due within `soon` working days (Art. 10, 25), most urgent first, one page."""
+    p = pagination_parameters
+    p.item_count = deadlines.watch_count(db.session, soon=query["soon"])
+    rows = deadlines.watch_list(db.session, soon=query["soon"], limit=p.page_size, offset=(p.page - 1) * p.page_size)
     # Art. 16: the list shows cardholders' (masked) application data: audited, committed before it leaves
     disclosure.log_read(db.session, current_actor(), [r.card.person_id for r in rows], "deadlines",
                         subject="deadlines")

@@ -13,8 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.models import Card, CardApplication, WorkdaySchedule
 from app.models.enums import CardStatus
@@ -176,22 +177,45 @@ class DeadlineRow:
     overdue: bool
 
 
-def watch_list(session: Session, *, soon: int = 3, today: date | None = None) -> list[DeadlineRow]:
-    """Applications overdue or due within ``soon`` working days, most urgent first."""
+def _watch_query(session: Session, soon: int, today: date, cal: Calendar):
+    """Running applications due before the (soon + 1)-th working day after ``today``: exactly those overdue
+    or with at most ``soon`` working days left. Selected in SQL, so the list costs what it shows."""
+    horizon = cal.add_working_days(today, soon + 1).due
+    return (select(CardApplication.id.label("application_id"), Card.id.label("card_id"), CardApplication.due_on)
+            .join(Card, Card.id == CardApplication.card_id)
+            .where(Card.status.in_(RUNNING), CardApplication.due_on.is_not(None),
+                   CardApplication.due_on < horizon))
+
+
+def watch_list(session: Session, *, soon: int = 3, today: date | None = None, limit: int | None = None,
+               offset: int = 0) -> list[DeadlineRow]:
+    """Applications overdue or due within ``soon`` working days, most urgent first (``limit``/``offset``:
+    one page of them)."""
     today = today or clock.today()
     cal = calendar(session)
+    # Every application ever accepted has a due date, so walking the due_on index in order would visit them
+    # all to find the few still running. OFFSET 0 makes the running ones a subquery of their own (from the
+    # cards' status, then each one's application by card id), sorted, and only the page joined back.
+    running = _watch_query(session, soon, today, cal).offset(0).subquery()
+    q = (select(CardApplication, Card).join(running, running.c.application_id == CardApplication.id)
+         .join(Card, Card.id == running.c.card_id).order_by(running.c.due_on, running.c.application_id))
+    if limit is not None:
+        q = q.limit(limit).offset(offset)
     rows = []
-    q = (select(CardApplication, Card).join(Card, Card.id == CardApplication.card_id)
-         .where(Card.status.in_(RUNNING), CardApplication.due_on.is_not(None))
-         .order_by(CardApplication.due_on, CardApplication.id))
     for app_, card in session.execute(q):
+        set_committed_value(card, "application", app_)  # loaded already: no query per row when shown
         if app_.due_on < today:
             left = -cal.working_days_between(app_.due_on, today)
         else:
             left = cal.working_days_between(today, app_.due_on)
-        if app_.due_on < today or left <= soon:
-            rows.append(DeadlineRow(app_, card, left, app_.due_on < today))
+        rows.append(DeadlineRow(app_, card, left, app_.due_on < today))
     return rows
+
+
+def watch_count(session: Session, *, soon: int = 3, today: date | None = None) -> int:
+    """How many rows :func:`watch_list` holds in all."""
+    q = _watch_query(session, soon, today or clock.today(), calendar(session))
+    return session.scalar(select(func.count()).select_from(q.subquery())) or 0
 
 
 def years_without_data(session: Session, today: date | None = None) -> list[int]:

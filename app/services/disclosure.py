@@ -119,11 +119,10 @@ def log_read(session: Session, actor: Actor, person_ids: Iterable[int | None], w
     shown = sees(actor.role)
     listed = (sorted(set(fields)) if fields is not None
               else [str(i) for i in default_fields if i in shown])  # what THIS role was shown
-    written = 0
-    for person_id in dict.fromkeys(p for p in person_ids if p is not None):
-        audit.record(session, actor, action, person_id=person_id, subject=subject, fields=listed)
-        written += 1
-    return written
+    holders = list(dict.fromkeys(p for p in person_ids if p is not None))
+    if holders:
+        audit.record_many(session, actor, action, holders, subject=subject, fields=listed)
+    return len(holders)
 
 
 def commit_read(session: Session | scoped_session) -> None:

@@ -70,8 +70,7 @@ def awaiting_acceptance(session: Session) -> Worklist:
 
 def deadline_watch(session: Session, soon: int = 3) -> Worklist:
     """Overdue and due within ``soon`` working days (Art. 10, 25), most urgent first."""
-    rows = deadlines.watch_list(session, soon=soon)
-    return Worklist(rows[:LIMIT], len(rows))
+    return Worklist(deadlines.watch_list(session, soon=soon, limit=LIMIT), deadlines.watch_count(session, soon=soon))
 
 
 def open_corrections(session: Session, actor: Actor) -> Worklist:

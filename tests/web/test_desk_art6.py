@@ -304,3 +304,37 @@ def test_the_hotline_registers_the_callers_loss_from_the_desk_after_the_identity
     assert world.session.get(Card, card.id).status is CardStatus.LOSS_REGISTERED
     other = world.card(CardStatus.ACTIVE)  # a holder the operator has not verified
     assert client.get(f"/desk/cards/{other.id}/loss-registration").status_code == 403
+
+
+def test_the_former_bank_confirms_the_unbinding_from_the_desk_after_a_bank_change_art24(client, world, web_login):
+    """Art. 24 ¶2: after the change to the new bank, the former bank's teller sees the account waiting to be
+    unbound on the holder page and confirms it there; the account closes. The new bank's teller is not offered it."""
+    from app.models import SettlementAccount
+    from app.models.enums import AccountStatus, ReplacementReason
+    from app.services import lifecycle
+    from app.services.lifecycle import Delivery
+
+    card = world.card(CardStatus.ACTIVE)  # bank 0
+    new_teller = world.actor("teller_ccb")
+    from app.services import disclosure
+
+    disclosure.lookup(world.session, new_teller, disclosure.LookupBy.DOCUMENT, card.person.doc_number,
+                      purpose="bank_change", detail="holder present", doc_type="resident_id")
+    lifecycle.replace(world.session, new_teller, card.id, reason=ReplacementReason.BANK_CHANGE,
+                      delivery=Delivery(lifecycle.DeliveryMethod.PICKUP), new_bank_id=world.banks[1].id,
+                      id_verified=True)
+    world.session.commit()
+    web_login(world, "teller_ccb")
+    assert "Confirm the unbinding" not in page_html(client.get(f"/desk/holders/{card.person_id}"))
+    client._cookies.clear()  # another clerk at another bank
+    web_login(world, "teller")
+    html = page_html(client.get(f"/desk/holders/{card.person_id}"))
+    assert "Confirm the unbinding" in html
+    resp = client.post(f"/desk/holders/{card.person_id}/unbind-confirmation", data={"csrf_token": csrf_from(html)})
+    assert resp.status_code == 302
+    world.session.expire_all()
+    old = world.session.scalars(select(SettlementAccount).where(
+        SettlementAccount.person_id == card.person_id, SettlementAccount.bank_id == world.banks[0].id)).all()
+    assert [a.status for a in old if a.kind.value == "financial"] == [AccountStatus.CLOSED]
+    again = client.post(f"/desk/holders/{card.person_id}/unbind-confirmation", data={"csrf_token": csrf_from(html)})
+    assert again.status_code == 409 and ("Art. 24" in again.get_data(as_text=True) or "第24条" in again.get_data(as_text=True))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from collections.abc import Callable
 
+from flask_wtf import FlaskForm
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import select
 
@@ -19,7 +20,8 @@ from app.api.schemas import AccountOut, CardOut, EventOut, PersonOut
 from app.extensions import db
 from app.i18n import N_, translate
 from app.models import Bank, Card, CardEvent, Person
-from app.models.enums import CancellationReason, Channel, DeliveryMethod, Field, ReplacementReason, Role, ServiceMode
+from app.models.enums import (AccountStatus, CancellationReason, Channel, DeliveryMethod, Field, ReplacementReason,
+                              Role, ServiceMode)
 from app.services import disclosure, lifecycle, people
 from app.services.errors import DomainError, InvalidInput
 from app.services.lifecycle_rules import CHANNELS, TRANSITION_INDEX, Op, article_of
@@ -118,6 +120,10 @@ def holder_context(person_id: int) -> dict:
                                                   if g.staff.role in disclosure.PURPOSES[p].roles],
                                         formdata=None),
         "can_reveal": g.staff.role in disclosure.REVEAL, "reveal_labels": forms.REVEAL_LABELS,
+        # Art. 24 ¶2: the former bank's teller confirms the unbinding of its account after a bank change
+        "unbind_form": FlaskForm(formdata=None) if any(
+            a.status is AccountStatus.UNBINDING and a.bank_id == g.staff.bank_id for a in accounts)
+        and g.staff.role in {r for _, r in CHANNELS[Op.CONFIRM_UNBIND]} else None,
     }
 
 
@@ -127,6 +133,21 @@ def holder(person_id: int):
     context = holder_context(person_id)
     disclosure.commit_read(db.session)
     return render_template("desk/holder.html", **context)
+
+
+@bp.route("/holders/<int:person_id>/unbind-confirmation", methods=["POST"])
+@page(op=Op.CONFIRM_UNBIND)
+def unbind(person_id: int):
+    """The former bank confirms the unbinding of its financial account after a bank change (Art. 24 ¶2):
+    the same service as ``POST /api/persons/{id}/unbind-confirmation``."""
+    try:
+        lifecycle.confirm_unbind(db.session, _actor(), person_id)
+    except DomainError as e:
+        context = holder_context(person_id)
+        return _refused("desk/holder.html", e, **context)
+    db.session.commit()
+    flash(translate(N_("Unbinding confirmed.")))
+    return redirect(url_for("web.desk.holder", person_id=person_id))
 
 
 @bp.route("/holders/<int:person_id>/reveal", methods=["POST"])

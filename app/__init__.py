@@ -155,6 +155,12 @@ def _ecard(app: Flask) -> None:
     store = KeyStore(cfg.get("ECARD_KEY_DIR") or cfg["INSTANCE_DIR"] / "ecard-keys", cfg.get("ECARD_KEY_PASSPHRASE"),
                      max_token_reach=max(horizon, lifetime))
     store.ensure_key()
+    try:  # the private key itself, now: a missing, unreadable or undecryptable key stops the start
+        store.current_signer()
+    except (OSError, ValueError, TypeError) as e:
+        raise RuntimeError(f"The e-card signing key in {store.directory} cannot be loaded ({type(e).__name__}): "
+                           "restore the key file, set SSC_ECARD_KEY_PASSPHRASE, or rotate to a new key "
+                           "(flask ecard keys rotate). The app does not start without it (Art. 35).") from None
     secret = hashlib.sha256(b"ecard-card-ref|" + cfg["SECRET_KEY"].encode()).digest()
     app.extensions["ecard_issuer"] = Issuer(store, secret, lifetime=lifetime, horizon=horizon)
 

@@ -231,3 +231,24 @@ def test_worker_killed_mid_request_rolls_the_transaction_back(seeded):
         assert db.session.get(Card, card_id).status == "active"
         db.session.rollback()
         db.session.remove()
+
+
+@pytest.mark.parametrize("damage", ["missing", "unreadable", "not a key"])
+def test_unloadable_ecard_signing_key_refuses_to_start_with_a_clear_message(tmp_path, damage):
+    """Art. 35: an app that cannot sign e-cards must not start and fail on every issuance later."""
+    import os
+
+    scale_app(f"sqlite:///{tmp_path / 'x.sqlite3'}", tmp_path)  # first start: keys generated
+    (pem,) = list((tmp_path / "ecard-keys").glob("*.pem"))
+    if damage == "missing":
+        pem.unlink()
+    elif damage == "unreadable":
+        if os.geteuid() == 0:
+            pem.write_bytes(b"")  # root reads any file: an empty one stands for what it cannot use
+        else:
+            pem.chmod(0)
+    else:
+        pem.write_bytes(b"-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n")
+    with pytest.raises(RuntimeError) as refused:
+        scale_app(f"sqlite:///{tmp_path / 'x.sqlite3'}", tmp_path)
+    assert "e-card signing key" in str(refused.value) and str(tmp_path / "ecard-keys") in str(refused.value)

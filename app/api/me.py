@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from app.api import ledger as _ledger_api
 from app.api.common import Blueprint, commit
-from app.api.schemas import ApplicationOut, CardOut, EventOut, FieldStatusOut
+from app.api.schemas import ApplicationOut, BankOut, CardOut, EventOut, FieldStatusOut, OutletOut
 from app.auth import allow, current_actor
 from app.extensions import db, limiter
 from app.models import Card, CardEvent, Person
@@ -343,30 +343,17 @@ def my_steps():
     return resident.steps(db.session, _me().id)
 
 
-class BankRef(Schema):
-    id = fields.Integer()
-    code = fields.String()
-    name = fields.String()
-
-
-class OutletRef(Schema):
-    id = fields.Integer()
-    bank_id = fields.Integer()
-    name = fields.String()
-    district = fields.String()
-    address = fields.String()
-
 
 class ApplicationFormOut(Schema):
     from_platform = fields.List(fields.String(), metadata={"description": "held valid by the government data-"
                                                                           "sharing platform: not asked (Art. 9)"})
     on_record = fields.List(fields.String())
     needed = fields.List(fields.String())
-    banks = fields.List(fields.Nested(BankRef), metadata={"description": "the Bureau's published list (Art. 9)"})
+    banks = fields.List(fields.Nested(BankOut), metadata={"description": "the Bureau's published list (Art. 9)"})
     outlets = fields.Method("_outlets")
 
     def _outlets(self, form):
-        return [OutletRef().dump(o) for os_ in form.outlets.values() for o in os_]
+        return [OutletOut().dump(o) for os_ in form.outlets.values() for o in os_]
 
 
 @blp.route("/application-form")

@@ -309,6 +309,7 @@ class BankOut(Schema):
 
 class OutletOut(Schema):
     id = fields.Integer()
+    bank_id = fields.Integer()
     code = fields.String()
     name = fields.String()
     district = fields.String()

@@ -27,6 +27,16 @@ from app.models.enums import (
     ServiceMode,
 )
 
+# The ID documents (app.services.documents.DocumentType), as every form names them.
+DOC_LABELS: dict[str, str] = {
+    "resident_id": N_("Resident ID card"), "hk_macao_resident_permit": N_("Residence permit (Hong Kong/Macao)"),
+    "taiwan_resident_permit": N_("Residence permit (Taiwan)"),
+    "hk_macao_travel_permit": N_("Travel permit (Hong Kong/Macao)"),
+    "taiwan_travel_permit": N_("Travel permit (Taiwan)"),
+    "foreign_permanent_residence": N_("Foreign permanent residence ID"), "passport": N_("Passport"),
+}
+
+
 LABELS: dict[type[StrEnum], dict[str, str]] = {
     Op: {
         "apply": N_("Application"), "accept": N_("Acceptance"), "reject": N_("Rejection"),

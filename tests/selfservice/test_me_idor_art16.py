@@ -27,6 +27,7 @@ BODIES = {
     "info-change": {"address": "广州市海珠区"},
     "cancellation": {"reason": "death", "effective": "2026-11-20"},
     "reveal": {"fields": ["name"], "purpose": "own_inquiry", "detail": "look"},
+    "consent": {"code": "123456"},
 }
 
 
@@ -37,6 +38,21 @@ def _pair(world, session, staff_world=None):
                                             party_kind=PartyKind.ISSUING, summary="Their own complaint text here.")
     session.commit()
     return mine, theirs, filed.complaint
+
+
+def _their_family_link(world, session, theirs):
+    """An active family link of the other resident (guardian of an elderly parent): its id for the walk."""
+    from app.models.family import Consent, FamilyLink, LinkStatus, Relation
+    from app.services import clock
+    from tests.factories import citizen_id
+
+    parent = world.card(CardStatus.ACTIVE, person=world.person(name="李老伯", doc_number=citizen_id(birth="19400101")))
+    link = FamilyLink(guardian_id=theirs.person_id, member_id=parent.person_id, relation=Relation.ELDERLY,
+                      status=LinkStatus.ACTIVE, consent=Consent.CODE, created_at=clock.now(),
+                      confirmed_at=clock.now(), code_attempts=0)
+    session.add(link)
+    session.commit()
+    return link
 
 
 def _resident_endpoints(app):
@@ -55,7 +71,7 @@ def test_every_resident_endpoint_with_an_id_refuses_another_persons_ids_art16_19
     mine, theirs, their_complaint = _pair(world, session)
     their_account = session.query(SettlementAccount).filter_by(person_id=theirs.person_id).first()
     ids = {"card_id": theirs.id, "person_id": theirs.person_id, "account_id": their_account.id,
-           "complaint_id": their_complaint.id}
+           "complaint_id": their_complaint.id, "link_id": _their_family_link(world, session, theirs).id}
     headers = resident(mine.person)
     before = snapshot(session, [theirs.person_id])
     walked = []

@@ -12,16 +12,8 @@ from app.models.enums import DeliveryMethod, EligibilityBasis, Referral, Service
 from app.models.home_visit import VisitReason
 from app.services.documents import DocumentType
 from app.web.forms import options
-from app.web.labels import LABELS
+from app.web.labels import DOC_LABELS, LABELS
 
-DOC_LABELS = {
-    "resident_id": N_("Resident identity card"),
-    "hk_macao_resident_permit": N_("Residence permit for Hong Kong and Macao residents"),
-    "taiwan_resident_permit": N_("Residence permit for Taiwan residents"),
-    "hk_macao_travel_permit": N_("Mainland travel permit for Hong Kong and Macao residents"),
-    "taiwan_travel_permit": N_("Mainland travel permit for Taiwan residents"),
-    "foreign_permanent_residence": N_("Foreigner's permanent residence ID card"), "passport": N_("Passport"),
-}
 VISIT_REASONS = {"elderly": N_("Elderly"), "disabled": N_("Disabled"), "illness": N_("Ill or injured"),
                  "other": N_("Other limited mobility")}
 

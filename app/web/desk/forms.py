@@ -23,15 +23,8 @@ from app.i18n import N_
 from app.models.enums import CancellationReason, DeliveryMethod, Field, ReplacementReason, ServiceMode
 from app.services.disclosure import MAX_DETAIL, LookupBy, Revealable
 from app.services.documents import DocumentType
-from app.web.labels import source_label
+from app.web.labels import DOC_LABELS, source_label
 
-DOC_LABELS = {
-    "resident_id": N_("Resident ID card"), "hk_macao_resident_permit": N_("Residence permit (Hong Kong/Macao)"),
-    "taiwan_resident_permit": N_("Residence permit (Taiwan)"),
-    "hk_macao_travel_permit": N_("Travel permit (Hong Kong/Macao)"),
-    "taiwan_travel_permit": N_("Travel permit (Taiwan)"),
-    "foreign_permanent_residence": N_("Foreign permanent residence ID"), "passport": N_("Passport"),
-}
 LOOKUP_LABELS = {"card_number": N_("Card number"), "document": N_("ID document"), "phone": N_("Mobile number")}
 PURPOSE_LABELS = {"counter_service": N_("Serving the holder at the counter"),
                   "card_production": N_("Making, delivering or handing over the card"),

@@ -28,7 +28,8 @@ from app.web import labels
 from app.web.forms import options
 from app.web.phone import me, resident_actor, resident_page
 from app.web.phone.ecard import TOKEN_HINTS, _status_words
-from app.web.phone.signin import DOC_LABELS, _field_error
+from app.web.labels import DOC_LABELS
+from app.web.phone.signin import _field_error
 
 bp = Blueprint("family", __name__, template_folder="templates", url_prefix="/family")
 

@@ -20,18 +20,12 @@ from app.services import otp, sessions
 from app.services.documents import DocumentType
 from app.services.errors import DomainError
 from app.web.forms import options
+from app.web.labels import DOC_LABELS
 from app.web.phone import current_resident, me, resident_actor, resident_page
 from app.web.phone import session as phone_session
 
 bp = Blueprint("signin", __name__)
 
-DOC_LABELS = {
-    "resident_id": N_("Resident ID card"), "hk_macao_resident_permit": N_("Residence permit (Hong Kong/Macao)"),
-    "taiwan_resident_permit": N_("Residence permit (Taiwan)"),
-    "hk_macao_travel_permit": N_("Travel permit (Hong Kong/Macao)"),
-    "taiwan_travel_permit": N_("Travel permit (Taiwan)"),
-    "foreign_permanent_residence": N_("Foreign permanent residence ID"), "passport": N_("Passport"),
-}
 
 
 class DocumentForm(FlaskForm):

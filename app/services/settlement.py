@@ -37,6 +37,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.i18n import N_
 from app.models import Bank, Card, LedgerTransaction, Person, SettlementAccount
 from app.models.enums import AccountKind, AccountStatus, CardStatus, Channel, Field, Role
 from app.models.enums import TransactionType as T
@@ -129,11 +130,11 @@ REVERSERS = (Role.APP_AGENCY, Role.BANK_TELLER)
 _KEY = re.compile(r"^[A-Za-z0-9._:\-]{8,64}$")
 _USABLE = (CardStatus.ACTIVE, CardStatus.REPLACEMENT_PENDING)
 _CARD_REFUSAL = {  # a card that cannot consent to a debit, and why
-    CardStatus.CANCELLED: ("The card is cancelled; agencies stop using it.", "Art. 26"),
-    CardStatus.LOSS_REGISTERED: ("The card's loss is registered: settlement is suspended.", "Art. 21"),
-    CardStatus.INVALIDATED: ("This card was reissued and is void for ever.", "Art. 23"),
-    CardStatus.REPLACED: ("This card was replaced; use the new card.", "Art. 24"),
-    CardStatus.ISSUED: ("The card is not activated yet.", "Art. 6"),
+    CardStatus.CANCELLED: (N_("The card is cancelled; agencies stop using it."), "Art. 26"),
+    CardStatus.LOSS_REGISTERED: (N_("The card's loss is registered: settlement is suspended."), "Art. 21"),
+    CardStatus.INVALIDATED: (N_("This card was reissued and is void for ever."), "Art. 23"),
+    CardStatus.REPLACED: (N_("This card was replaced; use the new card."), "Art. 24"),
+    CardStatus.ISSUED: (N_("The card is not activated yet."), "Art. 6"),
 }
 
 
@@ -446,7 +447,7 @@ def holder_card(session: Session, actor: Actor, consent: Consent) -> tuple[Card,
     if actor.role is Role.RESIDENT and card.person_id != actor.person_id:
         raise OutOfScope("A resident moves money only with their own card.", article="Art. 16, 19")
     if card.status not in _USABLE:
-        detail, article = _CARD_REFUSAL.get(card.status, ("The card is not in the holder's hands yet.", "Art. 6"))
+        detail, article = _CARD_REFUSAL.get(card.status, (N_("The card is not in the holder's hands yet."), "Art. 6"))
         raise SettlementRefused(detail, article=article)
     if how == "card_pin":
         lifecycle.check_pin(card, consent.pin)  # Art. 19: failures counted and kept

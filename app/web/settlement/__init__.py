@@ -43,13 +43,6 @@ COUNTERPARTY_LABELS = {"medical_fund": N_("Medical insurance fund"), "social_ins
                        "medical_settlement": N_("Medical institution (settlement)"), "cash": N_("Cash at the counter"),
                        "interbank_clearing": N_("Interbank clearing"), "account": N_("Account")}
 CONSENT_LABELS = {"ecard": N_("E-card code"), "card_pin": N_("Card and PIN")}
-# The settlement service's card refusals (``settlement._CARD_REFUSAL``) are held in a table, not raised as
-# literals, so the extractor does not see them: listed here for this area's catalogue (shown by the refusal box).
-SERVICE_MESSAGES = (
-    N_("The card is cancelled; agencies stop using it."), N_("The card's loss is registered: settlement is suspended."),
-    N_("This card was reissued and is void for ever."), N_("This card was replaced; use the new card."),
-    N_("The card is not activated yet."), N_("The card is not in the holder's hands yet."),
-)
 # The service's field names, as this area's forms name them (a refusal is shown beside its field).
 FIELD_NAMES = {"amount_fen": "amount"}
 CONSENT_FIELDS = forms.DebitForm.CONSENT_FIELDS

@@ -1,7 +1,7 @@
 """Applications for a card (Art. 7–10) and the issuance deadline watch list (Art. 10, 25)."""
 from __future__ import annotations
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from app.api.common import Blueprint, commit, etag
 from app.api.schemas import ApplicationIn, CardOut, DeadlineOut
@@ -17,7 +17,7 @@ blp = Blueprint("applications", __name__, url_prefix="/api/applications",
 
 
 class WatchQuery(Schema):
-    soon = fields.Integer(load_default=3, metadata={"description": "working days"})
+    soon = fields.Integer(load_default=3, validate=validate.Range(min=0, max=250), metadata={"description": "working days"})
 
 
 @blp.route("/", methods=["POST"])

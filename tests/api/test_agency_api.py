@@ -493,6 +493,27 @@ def test_webhook_url_is_https_and_bad_input_is_problem_json(client, world, auth,
     assert_problem(client.delete("/api/agency/webhooks/999", headers=med), 404)
 
 
+def _off_the_event_loop(fn):
+    """Run ``fn`` in a thread of its own: procrastinate's sync API starts event loops (asyncio.run, asgiref),
+    which cannot run in a thread where one is running already, as Playwright's is in this worker once a
+    browser test has started Chromium. A gunicorn worker has none."""
+    import threading
+
+    failure = []
+
+    def run():
+        try:
+            fn()
+        except BaseException as e:  # noqa: BLE001 - re-raised in the test's thread
+            failure.append(e)
+
+    t = threading.Thread(target=run, name="procrastinate")
+    t.start()
+    t.join(120)
+    if failure:
+        raise failure[0]
+
+
 def test_procrastinate_task_sends_due_deliveries(client, world, auth, session, medical_card, hooks, app,
                                                  monkeypatch):
     """The real task queue's task (here on procrastinate's in-memory connector) sends what is due and
@@ -511,9 +532,13 @@ def test_procrastinate_task_sends_due_deliveries(client, world, auth, session, m
         tasks._flask["app"] = app
         connector = InMemoryConnector()
         queue = tasks.build_queue(connector)
-        with queue.open():
-            queue.configure_task("webhooks.deliver_due").defer()
-            queue.run_worker(queues=["webhooks"], wait=False, install_signal_handlers=False)
+
+        def work():
+            with queue.open():
+                queue.configure_task("webhooks.deliver_due").defer()
+                queue.run_worker(queues=["webhooks"], wait=False, install_signal_handlers=False)
+
+        _off_the_event_loop(work)
         assert len(receiver.calls) == 2
         # The failed one is retried later: the task deferred itself with the backoff delay.
         rescheduled = [j for j in connector.jobs.values() if j["status"] == "todo"]
@@ -554,14 +579,16 @@ def test_procrastinate_on_postgresql_delivers_after_the_request(client, world, a
     with db_engine(session).begin() as c:
         exists = c.execute(text("SELECT to_regclass('procrastinate_jobs')")).scalar()
     if exists is None:
-        tasks.apply_schema(app)
+        _off_the_event_loop(lambda: tasks.apply_schema(app))
     med = key_headers(make_credential(client, world, auth, agency="MED"))
     client.post("/api/agency/webhooks", json={"url": "http://127.0.0.1:9/hook"}, headers=med)
     monkeypatch.setitem(app.config, "WEBHOOK_RUNNER", "procrastinate")
     teller = auth(world, "teller")
     resp = client.get(f"/api/cards/{medical_card.id}", headers=teller)
-    resp = client.post(f"/api/cards/{medical_card.id}/fields/medical/lock", json={},
-                       headers={**teller, "If-Match": resp.headers["ETag"]})
+    answers = []  # the request defers the task through procrastinate's sync API: off the event loop too
+    _off_the_event_loop(lambda: answers.append(client.post(f"/api/cards/{medical_card.id}/fields/medical/lock",
+                                                           json={}, headers={**teller, "If-Match": resp.headers["ETag"]})))
+    resp = answers[0]
     assert resp.status_code == 200, resp.get_data(as_text=True)
     with db_engine(session).begin() as c:
         todo = c.execute(text("SELECT count(*) FROM procrastinate_jobs WHERE status = 'todo' "
@@ -570,7 +597,7 @@ def test_procrastinate_on_postgresql_delivers_after_the_request(client, world, a
     receiver = Receiver([200])
     app.extensions["webhook_sender"] = receiver
     try:
-        tasks.run_worker(app, wait=False)
+        _off_the_event_loop(lambda: tasks.run_worker(app, wait=False))
     finally:
         app.extensions.pop("webhook_sender", None)
     assert len(receiver.calls) == 1

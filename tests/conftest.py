@@ -132,3 +132,11 @@ def clock(monkeypatch):
 def world(session):
     """Banks, outlets (one instant), agencies and staff actors: see ``factories.World``."""
     return factories.World.build(session)
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Real Chromium for the browser tests, one per test process (tests/web/conftest.py ``launch_chromium``)."""
+    from tests.web.conftest import launch_chromium
+
+    yield from launch_chromium()

@@ -233,12 +233,26 @@ def test_worker_killed_mid_request_rolls_the_transaction_back(seeded):
         db.session.remove()
 
 
+@pytest.fixture
+def own_data_keys():
+    """Starting an app installs its data keys process-wide (app.privacy): put back the ones in force, so
+    the tests that follow in this process still read what they wrote."""
+    from app.privacy import runtime, types
+
+    cipher, indexer = types._cipher, runtime._indexer
+    yield
+    types.set_cipher(cipher)
+    runtime._indexer = indexer
+
+
 @pytest.mark.parametrize("damage", ["missing", "unreadable", "not a key"])
-def test_unloadable_ecard_signing_key_refuses_to_start_with_a_clear_message(tmp_path, damage):
+def test_unloadable_ecard_signing_key_refuses_to_start_with_a_clear_message(tmp_path, damage, own_data_keys):
     """Art. 35: an app that cannot sign e-cards must not start and fail on every issuance later."""
     import os
 
-    scale_app(f"sqlite:///{tmp_path / 'x.sqlite3'}", tmp_path)  # first start: keys generated
+    keys = {"ECARD_KEY_DIR": tmp_path / "ecard-keys"}
+    instance = tmp_path
+    scale_app(f"sqlite:///{tmp_path / 'x.sqlite3'}", instance, **keys)  # first start: a key generated
     (pem,) = list((tmp_path / "ecard-keys").glob("*.pem"))
     if damage == "missing":
         pem.unlink()
@@ -250,5 +264,5 @@ def test_unloadable_ecard_signing_key_refuses_to_start_with_a_clear_message(tmp_
     else:
         pem.write_bytes(b"-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n")
     with pytest.raises(RuntimeError) as refused:
-        scale_app(f"sqlite:///{tmp_path / 'x.sqlite3'}", tmp_path)
+        scale_app(f"sqlite:///{tmp_path / 'x.sqlite3'}", instance, **keys)
     assert "e-card signing key" in str(refused.value) and str(tmp_path / "ecard-keys") in str(refused.value)

@@ -2,7 +2,7 @@
 it reads the key store and the page's static files)."""
 import pytest
 
-from tests.web.conftest import browser_page, chromium, live_url  # noqa: F401  (fixtures)
+from tests.web.conftest import browser_page, live_url  # noqa: F401  (fixtures; chromium is the root conftest's)
 
 
 @pytest.fixture(scope="session", params=["sqlite"])

@@ -112,8 +112,10 @@ def _need_chromium() -> None:
     pytest.skip(message)
 
 
-@pytest.fixture(scope="session")
-def chromium():
+def launch_chromium():
+    """The session's one Chromium (the ``chromium`` fixture of tests/conftest.py: defined once at the root,
+    because two live Playwright instances in one process refuse to start, "Sync API inside the asyncio loop",
+    which a second conftest importing a session fixture would make)."""
     _need_chromium()
     from playwright.sync_api import sync_playwright
 

@@ -5,6 +5,7 @@ Screenshots in both languages (tests/artifacts/settlement-*), axe-core: no serio
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from app.models.enums import CardStatus
 from app.services import lifecycle, settlement
@@ -53,7 +54,10 @@ def test_teller_deposit_withdrawal_and_statement_art13_19_21(world, session, bro
     assert_no_axe_violations(page)
     before = journal_counts(session)[0]
     page.dblclick("form.confirm button[type=submit]")
-    page.wait_for_url(f"{live_url}/settlement/accounts/{fin.id}")
+    # the second click aborts the first navigation (net::ERR_ABORTED), so wait for where the page lands,
+    # not for one navigation
+    expect(page).to_have_url(f"{live_url}/settlement/accounts/{fin.id}")
+    page.wait_for_load_state()
     assert journal_counts(session)[0] == before + 1
     session.expire_all()
     assert settlement.balance(session, fin) == 60_000

@@ -82,23 +82,32 @@ def _head_spec(ctx, param, value: str | None) -> tuple[int, str] | None:
               help="A head recorded earlier outside the database (printed or logged by a previous run): "
                    "the chain must still hold it.")
 def audit_verify(expect: tuple[int, str] | None) -> None:
-    """Check the audit chain with the audit key; name the first edited, deleted or reordered entry.
+    """Check the audit chains with the audit key; name the first edited, deleted or reordered entry.
 
-    Prints the head and logs it (logger app.audit): run it at intervals and keep the heads outside the
-    database; `--expect` one of them later to catch a chain that was cut back or wiped."""
+    First anchors every chain's head in chain 1, then checks, then prints chain 1's head and logs it
+    (logger app.audit): run it at intervals and keep the heads outside the database; `--expect` one of
+    them later to catch a trail that was cut back or wiped."""
     import logging
 
     from app.models import AuditHead
+    from app.models.enums import Channel, Role
     from app.services import audit
+    from app.services.actor import Actor
 
+    audit.anchor(db.session, Actor(role=Role.SYSTEM, channel=Channel.AGENCY))
+    db.session.commit()
     report = audit.verify(db.session, expect=expect)
     if not report.ok:
-        raise click.ClickException(f"Audit trail broken at entry {report.seq}: {report.reason} ({report.detail})")
+        where = f"chain {report.chain}, " if report.chain != audit.HEAD_ID else ""
+        raise click.ClickException(f"Audit trail broken at {where}entry {report.seq}: {report.reason} "
+                                   f"({report.detail})")
     head = db.session.get(AuditHead, audit.HEAD_ID)
     keyed = f"; keyed from entry {head.keyed_from}" if head is not None and head.keyed_from > 1 else ""
     logging.getLogger("app.audit").info("audit head %d:%s (%d entries verified)", report.last_seq,
                                         report.last_hash, report.checked)
-    click.echo(f"Audit trail intact: {report.checked} entries{keyed}, head {report.last_seq}:{report.last_hash}")
+    chains = db.session.scalar(db.select(db.func.count()).select_from(AuditHead))
+    click.echo(f"Audit trail intact: {report.checked} entries in {chains} chain(s){keyed}, "
+               f"head {report.last_seq}:{report.last_hash}")
 
 
 privacy_cli = AppGroup("privacy", help="Personal-information protection: data keys (Art. 16).")

@@ -50,6 +50,9 @@ class Config:
     # tables cannot rebuild the chain after an edit. Back it up with the privacy keys: without it no
     # entry verifies. Migrations need it too (they seal the chain's head).
     AUDIT_KEY = os.environ.get("SSC_AUDIT_KEY")
+    # Chains of the audit trail side by side (app.services.audit): concurrent audited transactions append
+    # to different chains instead of queueing on one head row. More chains, more parallel appends.
+    AUDIT_CHAINS = _int("SSC_AUDIT_CHAINS", 16)
     JWT_ALGORITHM = "HS256"
     JWT_DECODE_ALGORITHMS = ["HS256"]  # never "none", never an asymmetric alg with our HMAC secret
     JWT_ACCESS_TOKEN_EXPIRES = timedelta(minutes=_int("JWT_ACCESS_MINUTES", 15))

@@ -11,6 +11,8 @@
   pending.
 * ``manual`` (tests): nobody; the caller runs ``webhooks.run_due``.
 
+The same worker anchors the audit trail's chains once a minute (``audit.anchor``, ``app.services.audit``).
+
 The deliveries themselves are rows written in the lifecycle transaction: the queue only says *when* to
 look, so a lost job loses nothing (the next run, or the periodic job, finds the row)."""
 from __future__ import annotations
@@ -74,7 +76,27 @@ def build_queue(connector) -> App:
     def sweep(context, timestamp: int) -> None:
         _deliver(context)
 
+    @queue.periodic(cron="* * * * *", periodic_id="audit-anchor")
+    @queue.task(name="audit.anchor", queue="audit", pass_context=True)
+    def anchor_audit(context, timestamp: int) -> None:
+        anchor_chains()
+
     return queue
+
+
+def anchor_chains() -> None:
+    """Anchor every audit chain's head in chain 1 (``audit.anchor``), committed."""
+    from app.extensions import db
+    from app.models.enums import Channel, Role
+    from app.services import audit
+    from app.services.actor import Actor
+
+    with _flask["app"].app_context():
+        try:
+            audit.anchor(db.session, Actor(role=Role.SYSTEM, channel=Channel.AGENCY))
+            db.session.commit()
+        finally:
+            db.session.remove()
 
 
 def queue_for(flask_app: Flask) -> App:
@@ -90,7 +112,7 @@ def run_worker(flask_app: Flask, *, wait: bool = True) -> None:
     """``flask agency worker``: a procrastinate worker on the app's PostgreSQL database."""
     queue = queue_for(flask_app)
     with queue.open():
-        queue.run_worker(queues=["webhooks"], wait=wait, install_signal_handlers=wait)
+        queue.run_worker(queues=["webhooks", "audit"], wait=wait, install_signal_handlers=wait)
 
 
 def apply_schema(flask_app: Flask) -> None:

@@ -59,7 +59,7 @@ APP_COLS = ("id", "card_id", "person_id", "kind", "channel", "service_mode", "re
 ACCOUNT_COLS = ("id", "person_id", "kind", "bank_id", "status", "suspended_at", "opened_at", "closed_at")
 EVENT_COLS = ("id", "person_id", "card_id", "operation", "from_status", "to_status", "article", "channel",
               "actor_role", "outlet_id", "reason", "details", "created_at")
-AUDIT_COLS = ("seq", "prev_hash", "hash", "at", "action", "actor_role", "actor_id", "person_id", "record")
+AUDIT_COLS = ("seq", "chain", "pos", "prev_hash", "hash", "at", "action", "actor_role", "actor_id", "person_id", "record")
 
 
 def make_app(database_url: str, instance: Path):
@@ -305,7 +305,7 @@ def load(app, n: int, *, batch: int = BATCH, seed: int = 18, workers: int = 1, s
         first = top("persons") + 1
         card_id, app_id, event_id = top("cards"), top("card_applications"), top("card_events")
         head = s.get(AuditHead, 1)
-        seq, prev = (head.seq, head.hash) if head else (0, GENESIS)
+        written = top("audit_log", "seq")  # the written order across every chain; ours go to chain 1
         s.commit()
 
         raw = engine.raw_connection()
@@ -318,7 +318,7 @@ def load(app, n: int, *, batch: int = BATCH, seed: int = 18, workers: int = 1, s
             cur.execute("INSERT INTO audit_head (id, seq, hash, keyed_from, seal) VALUES (1, 0, %s, 1, %s)",
                         (GENESIS, seal(audit_key, 1, GENESIS)))
         cur.execute("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE")
-        seq, prev = cur.fetchone()
+        pos, prev = cur.fetchone()
 
         chain_start = datetime.now(timezone.utc) - timedelta(days=365)
         batches = [(b, min(a.batch, first + a.n - b)) for b in range(first, first + a.n, a.batch)]
@@ -352,17 +352,18 @@ def load(app, n: int, *, batch: int = BATCH, seed: int = 18, workers: int = 1, s
             counts["card_events"] += _copy(cur, "card_events", EVENT_COLS, out["events"])
             entries = []
             for _at, action, pid in out["audits"]:
-                seq += 1
-                at = chain_start + timedelta(seconds=seq * 7)  # the chain is in time order, as written live
+                pos += 1
+                written += 1
+                at = chain_start + timedelta(seconds=pos * 7)  # the chain is in time order, as written live
                 rec = json.loads(canonical({"at": at, "action": action, "actor_id": clerk.id,
                                             "actor_role": str(clerk.role), "channel": "agency",
                                             "person_id": pid, "subject": "lookup:resident_id",
                                             "fields": ["name", "doc_number"]}))
-                digest = entry_hash(audit_key, prev, seq, rec)
-                entries.append((seq, prev, digest, at, action, str(clerk.role), clerk.id, pid, json.dumps(rec)))
+                digest = entry_hash(audit_key, prev, pos, rec)
+                entries.append((written, 1, pos, prev, digest, at, action, str(clerk.role), clerk.id, pid, json.dumps(rec)))
                 prev = digest
             counts["audit_log"] += _copy(cur, "audit_log", AUDIT_COLS, entries)
-            cur.execute("UPDATE audit_head SET seq = %s, hash = %s WHERE id = 1", (seq, prev))
+            cur.execute("UPDATE audit_head SET seq = %s, hash = %s WHERE id = 1", (pos, prev))
             conn.commit()  # one transaction per batch: a failed load keeps whole batches only
             cur.execute("SELECT 1 FROM audit_head WHERE id = 1 FOR UPDATE")  # the next batch's chain lock
             done += out["persons"] and len(out["persons"])
@@ -378,6 +379,8 @@ def load(app, n: int, *, batch: int = BATCH, seed: int = 18, workers: int = 1, s
         for table in ("persons", "cards", "card_applications", "settlement_accounts", "card_events"):
             cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                         f"(SELECT COALESCE(MAX(id), 1) FROM {table}))")
+        cur.execute("SELECT setval(pg_get_serial_sequence('audit_log', 'seq'), "
+                    "(SELECT COALESCE(MAX(seq), 1) FROM audit_log))")
         cur.execute("SELECT COALESCE(MAX(id), 0) FROM cards")
         serial = 2 * cur.fetchone()[0] + 2
         cur.execute("INSERT INTO counters (name, value) VALUES ('card_number', %s) "

@@ -493,9 +493,10 @@ class ChainReportOut(Schema):
     checked = fields.Integer()
     last_seq = fields.Integer()
     last_hash = fields.String()
-    seq = fields.Integer(allow_none=True, metadata={"description": "The first bad entry."})
+    seq = fields.Integer(allow_none=True, metadata={"description": "The first bad entry (its position in its chain)."})
     reason = fields.String(allow_none=True, metadata={"description": "edited, deleted or reordered"})
     detail = fields.String()
+    chain = fields.Integer(metadata={"description": "The chain of the first bad entry (1 when all are intact)."})
 
 
 class HotlineCallerIn(DocumentQuery):

@@ -1,9 +1,12 @@
 """The audit trail (Art. 16): append-only and hash-chained.
 
-Each entry's ``hash`` is an HMAC, with a key kept outside the database, over the previous entry's hash,
-its sequence number and its record, which holds every other column too (see ``app.privacy.audit_chain``);
-``audit_head`` holds the chain's tip and is row-locked while an entry is appended, so concurrent
-transactions extend one chain, and the seal of the point from which the chain is keyed. The ORM refuses to
+The trail is several hash chains side by side (``app.privacy.audit_chain``). Each entry's ``hash`` is an HMAC,
+with a key kept outside the database, over the previous entry's hash in its ``chain``, its position ``pos``
+in that chain and its record, which holds every other column too. ``seq`` numbers the entries of all chains
+in the order they were written (the database assigns it) and is what lists are ordered by. Each
+``audit_head`` row is one chain's tip, row-locked while a transaction appends to that chain, and the seal
+of the point from which the chain is keyed; a transaction takes the first chain no other one holds, so
+concurrent transactions append side by side instead of queueing on one row (issue 18). The ORM refuses to
 update or delete an entry; on PostgreSQL triggers (migrations) refuse UPDATE, DELETE and TRUNCATE in the
 database as well, and the application's role ``ssc_app`` may only read and append (README, Configuration).
 """
@@ -50,8 +53,11 @@ class AuditEntry(Base):
         Index("ix_audit_log_actor_seq", "actor_id", "seq"),
         # Action prefixes ("change.%") are LIKE ranges: on PostgreSQL they need the pattern operator class.
         Index("ix_audit_log_action_pattern", "action", postgresql_ops={"action": "varchar_pattern_ops"}),
+        Index("ux_audit_log_chain_pos", "chain", "pos", unique=True),
     )
-    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(primary_key=True)  # written order across the chains, from the database
+    chain: Mapped[int] = mapped_column(default=1, server_default="1")  # the audit_head row it extends
+    pos: Mapped[int]  # its place in its chain: 1, 2, 3, ... (what the hash covers)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
     at: Mapped[datetime] = mapped_column(index=True)
@@ -64,8 +70,8 @@ class AuditEntry(Base):
 
 class AuditHead(Base):
     __tablename__ = "audit_head"
-    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    seq: Mapped[int]
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)  # the chain's number
+    seq: Mapped[int]  # the position of the chain's last entry (0: none yet)
     hash: Mapped[str] = mapped_column(String(64))
     keyed_from: Mapped[int]  # entries from this seq on carry keyed hashes; older ones predate the key
     seal: Mapped[str] = mapped_column(String(64))  # audit_chain.seal(key, keyed_from, hash of keyed_from - 1)

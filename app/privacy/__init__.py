@@ -5,6 +5,7 @@ from app.privacy.audit_chain import (
     GENESIS,
     ChainReport,
     canonical,
+    chain_key,
     entry_hash,
     legacy_entry_hash,
     seal,
@@ -44,5 +45,6 @@ __all__ = [
     "normalise",
     "seal",
     "set_cipher",
+    "chain_key",
     "verify_chain",
 ]

@@ -12,6 +12,15 @@ rewritten chain, however consistent, fails at its first entry. Entries written b
 the head records from which entry on the chain is keyed and a :func:`seal` (an HMAC) over that number and
 the last unkeyed hash, so neither the older entries nor the switch-over point can be rewritten either.
 
+**Several chains** (issue 18): one chain serialises every audited transaction on its head row. The trail is
+therefore K chains side by side (``audit_head`` rows 1..K), each with the same format and its own positions
+1, 2, 3, …; a transaction appends to one chain, the first whose head no other transaction holds. Chain 1
+is keyed with the audit key itself (so a trail written before there were several chains is chain 1,
+unchanged); chain ``c`` > 1 with :func:`chain_key` (an HMAC of the audit key and ``c``), so an entry moved
+into another chain fails its hash. Chain 1 also takes the **anchors**: periodic entries that record every
+other chain's head, so that cutting back any chain below its last anchor is found from chain 1 alone, and
+one head recorded outside the database (chain 1's) covers them all.
+
 Editing a record, deleting an entry or changing the order breaks the chain at that entry. A chain alone
 cannot reveal that its newest entries were cut off: compare :attr:`ChainReport.last_seq` /
 :attr:`ChainReport.last_hash` with a head recorded elsewhere (the audit head row, and a head printed or
@@ -74,6 +83,13 @@ def entry_hash(key: bytes, prev_hash: str, seq: int, record: dict[str, Any]) -> 
                     hashlib.sha256).hexdigest()
 
 
+def chain_key(key: bytes, chain: int) -> bytes:
+    """The key of chain ``chain``: the audit key for chain 1, a key derived from it for the others."""
+    if chain == 1:
+        return key
+    return hmac.new(key, f"ssc-audit-chain/3|{chain}".encode("ascii"), hashlib.sha256).digest()
+
+
 def seal(key: bytes, keyed_from: int, tip: str) -> str:
     """The head's attestation that entries from ``keyed_from`` on are keyed and that entry
     ``keyed_from - 1`` (the last one written before) has hash ``tip`` (:data:`GENESIS` for a chain keyed
@@ -96,6 +112,7 @@ class ChainReport:
     seq: int | None = None
     reason: Reason | None = None
     detail: str = ""
+    chain: int = 1  # the chain the report is about (its first bad one, or chain 1 when all are intact)
 
 
 def verify_chain(entries: Iterable[Entry], key: bytes, *, keyed_from: int = 1, sealed: str | None = None,

@@ -7,13 +7,15 @@ key (``AUDIT_KEY``: ``SSC_AUDIT_KEY`` or ``instance/audit_key``), which never en
 from __future__ import annotations
 
 import json
+import logging
+import random
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timezone
 
 from flask import current_app
-from sqlalchemy import select, type_coerce
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select, type_coerce
+from sqlalchemy.orm import Session, scoped_session
 from sqlalchemy.types import NullType
 
 from app.models import AuditEntry, AuditHead
@@ -21,6 +23,7 @@ from app.privacy.audit_chain import (
     GENESIS,
     ChainReport,
     canonical,
+    chain_key,
     entry_hash,
     legacy_entry_hash,
     seal,
@@ -29,7 +32,10 @@ from app.privacy.audit_chain import (
 from app.services import clock
 from app.services.actor import Actor
 
-HEAD_ID = 1
+log = logging.getLogger("app.audit")
+
+HEAD_ID = 1  # chain 1: the first chain, which also takes the anchors
+ANCHOR = "audit.anchor"
 
 
 def _key() -> bytes:
@@ -37,14 +43,60 @@ def _key() -> bytes:
     return current_app.config["AUDIT_KEY"].encode("utf-8")
 
 
+def _chains() -> int:
+    return max(1, int(current_app.config.get("AUDIT_CHAINS", 16)))
+
+
+def _new_head(session: Session, chain: int) -> None:
+    """Create chain ``chain``'s head (empty, keyed from its first entry). On PostgreSQL in a transaction of
+    its own, committed at once: a head created inside an audited transaction would be invisible to the
+    others until it ends, and the next transaction needing a chain would wait on it. Created twice at once:
+    the second insert does nothing."""
+    values = {"id": chain, "seq": 0, "hash": GENESIS, "keyed_from": 1,
+              "seal": seal(chain_key(_key(), chain), 1, GENESIS)}
+    table = AuditHead.__table__
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy import exists, literal
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        # NOT EXISTS first: ON CONFLICT alone would wait for a transaction that holds the existing head
+        # (and has moved it); ON CONFLICT for two inserting at once (they commit at once, a short wait)
+        row = select(*(literal(v, table.c[k].type).label(k) for k, v in values.items())).where(
+            ~exists().where(table.c.id == chain))
+        with session.get_bind().engine.begin() as conn:
+            conn.execute(pg_insert(table).from_select(list(values), row).on_conflict_do_nothing(index_elements=["id"]))
+    elif session.get(AuditHead, chain) is None:  # SQLite: one writer at a time, in this transaction
+        session.execute(table.insert().values(values))
+
+
+def _locked(session: Session, chain: int) -> AuditHead:
+    return session.execute(select(AuditHead).where(AuditHead.id == chain).with_for_update()
+                           .execution_options(populate_existing=True)).scalar_one()
+
+
+def _transaction(session: Session | scoped_session):
+    """The session's outermost transaction (None before it began): what a chain is held for."""
+    return (session.registry() if isinstance(session, scoped_session) else session).get_transaction()
+
+
 def _head(session: Session) -> AuditHead:
-    head = session.execute(
-        select(AuditHead).where(AuditHead.id == HEAD_ID).with_for_update().execution_options(populate_existing=True)
-    ).scalar_one_or_none()
-    if head is None:
-        head = AuditHead(id=HEAD_ID, seq=0, hash=GENESIS, keyed_from=1, seal=seal(_key(), 1, GENESIS))
-        session.add(head)
-        session.flush()
+    """The head of the chain this transaction appends to, locked until it ends. The transaction keeps the
+    chain it first took; that is the first chain (in order) no other transaction holds (SKIP LOCKED), a new
+    one while there are fewer than ``AUDIT_CHAINS``, and when all are held it waits for a random one. On
+    SQLite (one writer at a time, no row locks) that is always chain 1."""
+    transaction = _transaction(session)
+    held = session.info.get("audit_chain")
+    if held is not None and held[0] is transaction:
+        return _locked(session, held[1])
+    free = (select(AuditHead).where(AuditHead.id <= _chains()).order_by(AuditHead.id).limit(1)
+            .with_for_update(skip_locked=True).execution_options(populate_existing=True))
+    while (head := session.execute(free).scalar_one_or_none()) is None:
+        known = session.scalar(select(func.count()).select_from(AuditHead).where(AuditHead.id <= _chains()))
+        if known >= _chains():
+            head = _locked(session, random.randint(1, _chains()))
+            break
+        _new_head(session, known + 1)  # committed: the next look finds it, or another took it first
+    session.info["audit_chain"] = (_transaction(session), head.id)
     return head
 
 
@@ -61,15 +113,16 @@ def record(
 def record_many(
     session: Session, actor: Actor, action: str, person_ids: list[int | None], *, subject: str | None = None,
     purpose: str | None = None, changes: dict | None = None, fields: list[str] | None = None,
+    head: AuditHead | None = None,
 ) -> list[AuditEntry]:
     """Append one entry per cardholder of ``person_ids`` (in that order), chained one after the other under
     ONE lock of the head and written in one statement: a list of 50 holders costs one append, not 50
     (issue 18). The entries and their hashes are exactly those :func:`record` would write one by one."""
-    head = _head(session)
+    head = head or _head(session)
     now = clock.now()
-    key = _key()
+    key = chain_key(_key(), head.id)
     entries = []
-    seq, prev = head.seq, head.hash
+    pos, prev = head.seq, head.hash
     for person_id in person_ids:
         rec = {
             "at": now, "action": action, "actor_id": actor.user_id, "actor_role": str(actor.role),
@@ -79,23 +132,66 @@ def record_many(
             "subject": subject, "fields": fields, "changes": changes,
         }
         rec = json.loads(canonical({k: v for k, v in rec.items() if v is not None}))
-        seq += 1
-        digest = entry_hash(key, prev, seq, rec)
-        entries.append(AuditEntry(seq=seq, prev_hash=prev, hash=digest, at=now, action=action,
+        pos += 1
+        digest = entry_hash(key, prev, pos, rec)
+        entries.append(AuditEntry(chain=head.id, pos=pos, prev_hash=prev, hash=digest, at=now, action=action,
                                   actor_role=str(actor.role), actor_id=actor.user_id, person_id=person_id,
                                   record=rec))
         prev = digest
     session.add_all(entries)
-    head.seq, head.hash = seq, prev
+    head.seq, head.hash = pos, prev
     session.flush()
     return entries
 
 
-# Every column of an entry besides the chain's own (seq, prev_hash, hash) is a copy of the record's value of
-# the same name, laid over the record when it is verified: a column edited apart from its record (a time
-# moved, an entry hidden from a person's access log) breaks the hash like an edited record does.
-_CHAIN = ("seq", "prev_hash", "hash", "record")
-_COLUMNS = tuple(c.name for c in AuditEntry.__table__.columns if c.name not in _CHAIN)
+def anchor(session: Session, actor: Actor) -> AuditEntry | None:
+    """Append an anchor to chain 1: the head (position and hash) of every other chain, committed, so that
+    cutting any chain back below it is found from chain 1, and a head of chain 1 kept outside the database
+    vouches for all chains. Run by the periodic job and by ``flask audit verify``; nothing is appended when
+    no other chain moved since the last anchor. Appends in its own chain-1 lock: call it in a transaction
+    that has not appended yet."""
+    if session.get(AuditHead, HEAD_ID) is None:
+        _new_head(session, HEAD_ID)
+    head = _locked(session, HEAD_ID)
+    heads = {str(c): [pos, digest] for c, pos, digest in session.execute(
+        select(AuditHead.id, AuditHead.seq, AuditHead.hash).where(AuditHead.id != HEAD_ID, AuditHead.seq > 0)
+        .order_by(AuditHead.id))}
+    last = _last_anchor(session)
+    if not heads or (last is not None and last.get("changes", {}).get("heads") == heads):
+        return None
+    if _anchored_heads_missing(session, last):  # a cut below the last anchor: never paper it over
+        log.warning("audit anchor refused: a chain no longer holds the head its last anchor recorded; "
+                    "run `flask audit verify`")
+        return None
+    session.info["audit_chain"] = (_transaction(session), HEAD_ID)
+    return record_many(session, actor, ANCHOR, [None], subject="audit", changes={"heads": heads}, head=head)[0]
+
+
+def _anchored(last: dict | None) -> list[tuple[int, int, str]]:
+    """(chain, position, hash) of every head an anchor record holds."""
+    heads = (last or {}).get("changes", {}).get("heads", {})
+    return sorted((int(c), pos, digest) for c, (pos, digest) in heads.items())
+
+
+def _anchored_heads_missing(session: Session, last: dict | None) -> list[tuple[int, int, str]]:
+    """The heads ``last`` (an anchor record) holds that their chains no longer hold."""
+    return [(c, pos, digest) for c, pos, digest in _anchored(last)
+            if session.scalar(select(AuditEntry.hash).where(AuditEntry.chain == c, AuditEntry.pos == pos)) != digest]
+
+
+def _last_anchor(session: Session) -> dict | None:
+    """The record of chain 1's newest anchor (searched back along chain 1's index, anchors being frequent)."""
+    rec = session.scalar(select(AuditEntry.record).where(AuditEntry.chain == HEAD_ID, AuditEntry.action == ANCHOR)
+                         .order_by(AuditEntry.pos.desc()).limit(1))
+    return rec if isinstance(rec, dict) else None
+
+
+# Every column of an entry besides the chain's own (chain, pos, prev_hash, hash) and the written order (seq) is
+# a copy of the record's value of the same name, laid over the record when it is verified: a column edited
+# apart from its record (a time moved, an entry hidden from a person's access log) breaks the hash like an
+# edited record does.
+_CHAIN = ("pos", "prev_hash", "hash", "record")
+_COLUMNS = tuple(c.name for c in AuditEntry.__table__.columns if c.name not in (*_CHAIN, "seq", "chain"))
 _RAW = [type_coerce(AuditEntry.__table__.c[name], NullType()) for name in (*_CHAIN, *_COLUMNS)]
 
 
@@ -119,83 +215,127 @@ def _from_storage(name: str, value: object) -> object:
 
 
 def _entry(row) -> tuple[int, str, str, object]:
-    """(seq, prev_hash, hash, record with the columns laid over it) from a row of :data:`_RAW`."""
+    """(pos, prev_hash, hash, record with the columns laid over it) from a row of :data:`_RAW`."""
     values = dict(zip((*_CHAIN, *_COLUMNS), row))
     rec = _from_storage("record", values["record"])
     if isinstance(rec, dict):
         overlay = {k: _from_storage(k, values[k]) for k in _COLUMNS if values[k] is not None}
         rec = {**{k: v for k, v in rec.items() if k not in _COLUMNS}, **overlay}
-    return values["seq"], values["prev_hash"], values["hash"], rec
+    return values["pos"], values["prev_hash"], values["hash"], rec
 
 
-def _entries(session: Session, batch: int = 1000) -> Iterator[tuple[int, str, str, object]]:
-    """The chain in order, each record with the queryable columns laid over it."""
-    last = 0
+def _entries(session: Session, chain: int, disorder: list[int], batch: int = 1000
+             ) -> Iterator[tuple[int, str, str, object]]:
+    """One chain in order, each record with the queryable columns laid over it. The written order ``seq``
+    must rise along the chain as its positions do: the last position before the first place where it does
+    not goes into ``disorder`` (the entry listed too late: entries given each other's place in the lists)."""
+    last, last_seq, last_pos = 0, 0, 0
     while True:
-        rows = session.execute(select(*_RAW).where(AuditEntry.seq > last).order_by(AuditEntry.seq).limit(batch)).all()
+        rows = session.execute(select(AuditEntry.seq, *_RAW).where(AuditEntry.chain == chain, AuditEntry.pos > last)
+                               .order_by(AuditEntry.pos).limit(batch)).all()
         if not rows:
             return
-        yield from map(_entry, rows)
-        last = rows[-1][0]
+        for seq, *row in rows:
+            if seq <= last_seq and not disorder:
+                disorder.append(last_pos)
+            last_seq, last_pos = seq, row[0]
+            yield _entry(row)
+        last = rows[-1][1]
 
 
-def _written_as(session: Session, seq: int, keyed_from: int) -> int | None:
-    """The seq under which the entry now stored at ``seq`` was written, if its content is intact under
-    another seq: it was moved (seq values swapped), not edited. Tries the seqs its chain neighbours
-    imply, then every seq in the table (only ever run on a broken chain)."""
-    row = session.execute(select(*_RAW).where(AuditEntry.seq == seq)).one_or_none()
+def _written_as(session: Session, chain: int, pos: int, keyed_from: int) -> int | None:
+    """The position under which the entry now stored at ``pos`` of ``chain`` was written, if its content is
+    intact under another position: it was moved (positions swapped), not edited. Tries the positions its
+    chain neighbours imply, then every position in the chain (only ever run on a broken chain)."""
+    in_chain = AuditEntry.chain == chain
+    row = session.execute(select(*_RAW).where(in_chain, AuditEntry.pos == pos)).one_or_none()
     if row is None:
         return None
     _, prev, digest, rec = _entry(row)
     if not isinstance(rec, dict):
         return None
-    before = session.scalar(select(AuditEntry.seq).where(AuditEntry.hash == prev))
-    after = session.scalar(select(AuditEntry.seq).where(AuditEntry.prev_hash == digest).limit(1))
-    guesses = [s for s in (1 if prev == GENESIS else None, before and before + 1, after and after - 1) if s]
-    every = session.scalars(select(AuditEntry.seq).order_by(AuditEntry.seq))
-    key = _key()
+    before = session.scalar(select(AuditEntry.pos).where(in_chain, AuditEntry.hash == prev))
+    after = session.scalar(select(AuditEntry.pos).where(in_chain, AuditEntry.prev_hash == digest).limit(1))
+    guesses = [p for p in (1 if prev == GENESIS else None, before and before + 1, after and after - 1) if p]
+    every = session.scalars(select(AuditEntry.pos).where(in_chain).order_by(AuditEntry.pos))
+    key = chain_key(_key(), chain)
     try:
         for candidate in dict.fromkeys([*guesses, *every]):
             hashed = (entry_hash(key, prev, candidate, rec) if candidate >= keyed_from
                       else legacy_entry_hash(prev, candidate, rec))
-            if candidate != seq and hashed == digest:
+            if candidate != pos and hashed == digest:
                 return candidate
     except (TypeError, ValueError):
         return None
     return None
 
 
-def verify(session: Session, expect: tuple[int, str] | None = None) -> ChainReport:
-    """Check the head's seal and the whole chain, then that it ends where the head says (a cut-off tail is
-    detected too). An entry whose content is intact but stored under another seq is reported as
-    ``reordered``. ``expect``: a head (seq, hash) recorded outside the database earlier, which the chain
-    must still hold (catches a chain cut back or wiped by someone who could also move the head)."""
-    head = session.execute(select(AuditHead.seq, AuditHead.hash, AuditHead.keyed_from, AuditHead.seal)
-                           .where(AuditHead.id == HEAD_ID)).one_or_none()
+def _in_chain(report: ChainReport, chain: int) -> ChainReport:
+    """``report`` about chain ``chain``; for chains other than 1 its detail names the chain."""
+    if chain == HEAD_ID:
+        return report
+    detail = f"chain {chain}: {report.detail}" if report.detail else report.detail
+    return replace(report, chain=chain, detail=detail)
+
+
+def _verify_one(session: Session, chain: int, head) -> ChainReport:
+    """Chain ``chain`` against its head row (``head``: seq, hash, keyed_from, seal; None if missing)."""
     keyed_from, sealed = (head.keyed_from, head.seal) if head is not None else (1, None)
-    report = verify_chain(_entries(session), _key(), keyed_from=keyed_from, sealed=sealed)
+    key = chain_key(_key(), chain)
+    disorder: list[int] = []
+    report = verify_chain(_entries(session, chain, disorder), key, keyed_from=keyed_from, sealed=sealed)
     if not report.ok and report.reason == "edited" and report.seq is not None:
-        original = _written_as(session, report.seq, keyed_from)
+        original = _written_as(session, chain, report.seq, keyed_from)
         if original is not None:
             return replace(report, reason="reordered",
                            detail=f"entry {report.seq} holds the entry written as {original}: entries were moved")
     if not report.ok:
         return report
+    if disorder:
+        return replace(report, ok=False, seq=disorder[0], reason="reordered",
+                       detail=f"entry {disorder[0]} is listed before the entry it follows in the chain: "
+                              "the written order was changed")
     if head is None and report.checked:
         return replace(report, ok=False, seq=report.last_seq + 1, reason="deleted",
                        detail=f"the audit head is missing: nothing shows where the chain ended ({report.last_seq}?)")
     if head is not None and (head.seq, head.hash) != (report.last_seq, report.last_hash):
         return replace(report, ok=False, seq=report.last_seq + 1, reason="deleted",
                        detail=f"the chain ends at {report.last_seq} but the head records {head.seq}")
+    return report
+
+
+def _missing(session: Session, chain: int, pos: int, report: ChainReport, why: str) -> ChainReport:
+    """The report of entry ``pos`` of ``chain`` (``why`` it must be there) missing or not the one recorded."""
+    gone = session.scalar(select(AuditEntry.hash).where(AuditEntry.chain == chain, AuditEntry.pos == pos)) is None
+    return _in_chain(replace(report, ok=False, seq=pos, reason="deleted" if gone else "edited",
+                             detail=f"entry {pos}, {why}, is {'missing' if gone else 'not the one recorded'}"), chain)
+
+
+def verify(session: Session, expect: tuple[int, str] | None = None) -> ChainReport:
+    """Check every chain: its head's seal, every entry, and that it ends where its head says (a cut-off tail
+    is detected too); then that every chain still holds the heads chain 1's newest anchor recorded (a chain
+    cut back, or wiped with its head, below its last anchor). An entry whose content is intact but stored
+    under another position is reported as ``reordered``. ``expect``: a head of chain 1 (position, hash)
+    recorded outside the database earlier, which the chain must still hold (catches a chain cut back or
+    wiped by someone who could also move the heads). The report of an intact trail counts the entries of
+    all chains and ends with chain 1's head: the one to keep outside the database."""
+    heads = {h.id: h for h in session.execute(
+        select(AuditHead.id, AuditHead.seq, AuditHead.hash, AuditHead.keyed_from, AuditHead.seal))}
+    chains = sorted({HEAD_ID, *heads, *session.scalars(select(AuditEntry.chain).distinct())})
+    checked, first = 0, None
+    for chain in chains:
+        report = _in_chain(_verify_one(session, chain, heads.get(chain)), chain)
+        if not report.ok:
+            return replace(report, checked=checked + report.checked)
+        checked += report.checked
+        first = first or report
+    report = replace(first, checked=checked)
+    for chain, pos, digest in _anchored_heads_missing(session, _last_anchor(session))[:1]:
+        return _missing(session, chain, pos, report, "recorded by chain 1's last anchor")
     if expect is not None:
-        seq, digest = expect
-        stored = session.scalar(select(AuditEntry.hash).where(AuditEntry.seq == seq))
-        if stored is None:
-            return replace(report, ok=False, seq=seq, reason="deleted",
-                           detail=f"entry {seq}, an earlier head recorded outside the database, is missing")
-        if stored != digest:
-            return replace(report, ok=False, seq=seq, reason="edited",
-                           detail=f"entry {seq} is not the earlier head recorded outside the database")
+        pos, digest = expect
+        if session.scalar(select(AuditEntry.hash).where(AuditEntry.chain == HEAD_ID, AuditEntry.pos == pos)) != digest:
+            return _missing(session, HEAD_ID, pos, report, "an earlier head recorded outside the database")
     return report
 
 

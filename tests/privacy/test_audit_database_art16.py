@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 import pytest
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import column, create_engine, insert, table, text
 from sqlalchemy.exc import DBAPIError
 
 from app import create_app
@@ -30,6 +30,9 @@ from tests import factories
 from tests.conftest import PG_URL, _prepare_pg, _worker
 
 BEFORE_KEYING = "8cc265985fc4"  # the last revision whose chain was unkeyed
+# audit_log as it was then: one chain, numbered by seq
+OLD_AUDIT_LOG = table("audit_log", *map(column, ("seq", "prev_hash", "hash", "at", "action", "actor_role",
+                                                 "actor_id", "person_id", "record")))
 
 
 def _fresh(backend: str, tmp_path, name: str) -> tuple[str, str | None]:
@@ -80,7 +83,7 @@ def test_a_trail_written_before_the_key_still_verifies_after_the_upgrade_art16(a
                              "actor_role": "clerk", "actor_id": 7, "person_id": 40 + seq, "record": rec})
                 prev = digest
             with db.engine.begin() as conn:
-                conn.execute(insert(AuditEntry.__table__), rows)
+                conn.execute(insert(OLD_AUDIT_LOG), [{**r, "record": json.dumps(r["record"])} for r in rows])
                 conn.execute(text("INSERT INTO audit_head (id, seq, hash) VALUES (1, 5, :h)"), {"h": prev})
 
             upgrade()

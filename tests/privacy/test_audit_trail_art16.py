@@ -77,7 +77,7 @@ def test_a_deleted_last_entry_is_caught_by_the_head_art16(app, db, trail) -> Non
 
 
 def test_swapped_entries_are_named_as_reordered_art16(app, db, trail) -> None:
-    swap = "UPDATE audit_log SET seq = :new WHERE seq = :old"
+    swap = "UPDATE audit_log SET pos = :new WHERE pos = :old"
     _tamper(db, (text(swap), {"old": 4, "new": -4}), (text(swap), {"old": 9, "new": 4}),
             (text(swap), {"old": -4, "new": 9}))
     result = _verify(app)
@@ -86,12 +86,31 @@ def test_swapped_entries_are_named_as_reordered_art16(app, db, trail) -> None:
 
 
 def test_swapped_neighbours_are_named_as_reordered_art16(app, db, trail) -> None:
-    swap = "UPDATE audit_log SET seq = :new WHERE seq = :old"
+    swap = "UPDATE audit_log SET pos = :new WHERE pos = :old"
     _tamper(db, (text(swap), {"old": 6, "new": -6}), (text(swap), {"old": 7, "new": 6}),
             (text(swap), {"old": -6, "new": 7}))
     result = _verify(app)
     assert result.exit_code != 0
     assert "entry 6" in result.output and "reordered" in result.output
+
+
+def test_entries_swapped_in_the_written_order_are_named_as_reordered_art16(app, db, trail) -> None:
+    """``seq`` orders every list of the trail: two entries given each other's place there are found too."""
+    swap = "UPDATE audit_log SET seq = :new WHERE seq = :old"
+    _tamper(db, (text(swap), {"old": 4, "new": -4}), (text(swap), {"old": 9, "new": 4}),
+            (text(swap), {"old": -4, "new": 9}))
+    result = _verify(app)
+    assert result.exit_code != 0
+    assert "entry 4" in result.output and "reordered" in result.output
+
+
+def test_an_entry_moved_into_another_chain_is_missed_from_its_own_art16(app, db, trail) -> None:
+    """Each chain has a key of its own (audit_chain.chain_key): an entry moved to another chain is missing
+    from its own and does not verify in the other."""
+    _tamper(db, (text("UPDATE audit_log SET chain = 2 WHERE seq = 5"), {}))
+    result = _verify(app)
+    assert result.exit_code != 0
+    assert "entry 5" in result.output and "deleted" in result.output
 
 
 def test_the_application_refuses_to_update_or_delete_an_entry_art16(session, trail) -> None:
@@ -134,6 +153,8 @@ def test_an_edited_time_is_named_art16(app, db, session, trail) -> None:
 # A changed value for every column of the table: a column missing here (one added later) fails the test.
 CHANGED = {
     "seq": None,  # moving entries: the swap tests above
+    "chain": None,  # moving an entry into another chain: the test above
+    "pos": None,  # swapping positions: the swap tests above
     "prev_hash": lambda e: "e" * 64,
     "hash": lambda e: "e" * 64,
     "at": lambda e: e.at + timedelta(microseconds=1),

@@ -40,7 +40,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     app.url_map.converters["int"] = BoundedInt  # ids beyond a BIGINT are simply not found
     from app import replica
 
-    replica.configure(app)  # DATABASE_REPLICA_URL: the bind the reads of marked views go to
+    replica.configure(app)  # DATABASE_REPLICA_URL: the engine the reads of marked views go to
     db.init_app(app)
     migrate.init_app(app, db, directory=str(app.config.get("MIGRATIONS_DIR", _root() / "migrations")))
     jwt.init_app(app)

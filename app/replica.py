@@ -1,8 +1,8 @@
 """Read-only queries on a PostgreSQL replica (issue 18, "beyond one machine").
 
 ``DATABASE_REPLICA_URL`` (config ``DATABASE_REPLICA_URI``) names a hot standby. Unset, there is one engine and
-every statement goes to it, exactly as before. Set, it becomes the bind ``replica``, and ONE rule, in the
-session's :meth:`RoutingSession.get_bind`, decides where each statement goes:
+every statement goes to it, exactly as before. Set, the app gets a second engine (:func:`engine`), and ONE
+rule, in the session's :meth:`RoutingSession.get_bind`, decides where each statement goes:
 
 * a plain ``SELECT`` (no ``FOR UPDATE``, not part of a flush) goes to the replica, but only inside a view
   marked :func:`replica_reads` (dashboards, lists, audit search), and only until the request has written;
@@ -21,11 +21,13 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import Flask
+from flask import Flask, current_app
 from flask_sqlalchemy.session import Session
+from sqlalchemy import create_engine
+from sqlalchemy.engine import Engine
 from sqlalchemy.sql import Select
 
-REPLICA = "replica"  # the bind key (SQLALCHEMY_BINDS)
+REPLICA = "replica"  # app.extensions: the replica's engine
 _MARKED = "replica_reads"  # session.info: the running view tolerates the replica's lag
 _WROTE = "replica_wrote"  # session.info: this request has written or locked on the primary
 
@@ -38,13 +40,13 @@ class RoutingSession(Session):
             if not self._plain_read(clause):
                 self.info[_WROTE] = True
             elif self.info.get(_MARKED) and not self.info.get(_WROTE):
-                replica = self._db.engines.get(REPLICA)
+                replica = engine()
                 if replica is not None:
                     return replica
         return super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)
 
     def _plain_read(self, clause) -> bool:
-        return (not self._flushing and isinstance(clause, Select) and clause._for_update_arg is None)
+        return not self._flushing and isinstance(clause, Select) and clause._for_update_arg is None
 
 
 def replica_reads(view):
@@ -71,12 +73,14 @@ def replica_reads(view):
 
 
 def configure(app: Flask) -> None:
-    """Before ``db.init_app``: ``DATABASE_REPLICA_URI`` becomes the bind ``replica`` (same engine options as
-    the primary, autocommit); unset, no bind is added."""
+    """``DATABASE_REPLICA_URI`` becomes the replica's engine (the primary's engine options, autocommit), kept in
+    ``app.extensions`` rather than in SQLALCHEMY_BINDS: a bind would take part in ``db.create_all()`` and
+    ``drop_all()``, and its key would stay in the extension's metadata for every other app of the process."""
     url = app.config.get("DATABASE_REPLICA_URI")
     if url:
-        options = {**app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}), "url": url, "isolation_level": "AUTOCOMMIT"}
-        app.config["SQLALCHEMY_BINDS"] = {**app.config.get("SQLALCHEMY_BINDS", {}), REPLICA: options}
+        options = {"echo": app.config.get("SQLALCHEMY_ECHO", False), **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}),
+                   "isolation_level": "AUTOCOMMIT"}
+        app.extensions[REPLICA] = create_engine(url, **options)
 
     @app.before_request
     def _new_request():
@@ -85,3 +89,8 @@ def configure(app: Flask) -> None:
 
         if db.session.registry.has():
             db.session.info.pop(_WROTE, None)
+
+
+def engine(app: Flask | None = None) -> Engine | None:
+    """The replica's engine, or None when DATABASE_REPLICA_URL is unset."""
+    return (app or current_app).extensions.get(REPLICA)

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import event, select, text
 
 from tests.conftest import PG_URL
-from tests.scale.conftest import pg_url, scale_app
+from tests.scale.conftest import kept_data_keys, pg_url, scale_app
 from tests.web.conftest import csrf_from, page_html
 
 READ_ONLY = "%20-cdefault_transaction_read_only%3Don"  # appended to the schema's ``options=-csearch_path…``
@@ -41,8 +41,10 @@ class Statements:
 
 @pytest.fixture(scope="module")
 def instance(tmp_path_factory):
-    """One instance directory (keys) for every app of this module: the data cipher is process-wide."""
-    return tmp_path_factory.mktemp("replica-instance")
+    """One instance directory (keys) for every app of this module: the data cipher is process-wide, and the
+    keys in force before are put back after the module."""
+    with kept_data_keys():
+        yield tmp_path_factory.mktemp("replica-instance")
 
 
 @pytest.fixture(scope="module")

@@ -224,3 +224,13 @@ def test_without_a_replica_setting_everything_goes_to_the_one_engine(tmp_path, i
     assert report.ok and actions[:2] == ["read.audit", "read.audit"]
     with app.app_context():
         db.engine.dispose()
+
+
+def test_only_read_only_views_are_marked_replica_tolerant(tmp_path, instance):
+    """A view marked ``@replica_reads`` answers GET only: a view that changes something reads the primary."""
+    app = scale_app(f"sqlite:///{tmp_path / 'one.sqlite3'}", instance)
+    marked = {endpoint for endpoint, view in app.view_functions.items() if getattr(view, "replica_reads", False)}
+    assert {"audit.list_entries", "web.dashboard.home", "web.bureau.audit_trail"} <= marked
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in marked:
+            assert rule.methods <= {"GET", "HEAD", "OPTIONS"}, rule

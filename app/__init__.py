@@ -38,6 +38,9 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     from app.extensions import api, db, jwt, limiter, migrate
 
     app.url_map.converters["int"] = BoundedInt  # ids beyond a BIGINT are simply not found
+    from app import replica
+
+    replica.configure(app)  # DATABASE_REPLICA_URL: the engine the reads of marked views go to
     db.init_app(app)
     migrate.init_app(app, db, directory=str(app.config.get("MIGRATIONS_DIR", _root() / "migrations")))
     jwt.init_app(app)

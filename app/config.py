@@ -2,7 +2,8 @@
 
 Everything has a safe default for the embedded demo: a SQLite file under
 ``instance/``, secrets and keys generated there on first run (mode 0600).
-Set ``DATABASE_URL`` (e.g. ``postgresql+psycopg://user@host/db``) for PostgreSQL.
+Set ``DATABASE_URL`` (e.g. ``postgresql+psycopg://user@host/db``) for PostgreSQL, and
+``DATABASE_REPLICA_URL`` for a read replica (app.replica).
 """
 from __future__ import annotations
 
@@ -39,6 +40,10 @@ class Config:
         "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'ssc.sqlite3'}"
     )
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    # A PostgreSQL hot standby (streaming replica) for the plain reads of the views marked
+    # ``@replica_reads`` (dashboards, lists, audit search): app.replica says what goes where. Unset: every
+    # statement goes to DATABASE_URL.
+    DATABASE_REPLICA_URI = os.environ.get("DATABASE_REPLICA_URL")
     # PostgreSQL: `flask db upgrade` connects with this URL (the schema owner) when it is set, while the
     # application connects with DATABASE_URL as a role that is a member of `ssc_app` and owns nothing:
     # it may read and append to the audit trail, never change, delete or truncate it (Art. 16; README).

@@ -10,6 +10,7 @@ from flask_sqlalchemy import SQLAlchemy
 
 from app.models.base import Base
 from app.problems import PROBLEM_JSON, Problem
+from app.replica import RoutingSession
 
 
 class ProblemApi(Api):
@@ -30,7 +31,7 @@ class ProblemApi(Api):
         }, lazy=True)
 
 
-db = SQLAlchemy(model_class=Base)
+db = SQLAlchemy(model_class=Base, session_options={"class_": RoutingSession})  # reads of marked views: app.replica
 migrate = Migrate()
 api = ProblemApi()
 jwt = JWTManager()

@@ -8,6 +8,7 @@ from app.api.schemas import ApplicationIn, CardOut, DeadlineOut
 from app.auth import allow, current_actor
 from app.extensions import db
 from app.models.enums import Role
+from app.replica import replica_reads
 from app.services import deadlines, disclosure, lifecycle, people
 from app.services.errors import InvalidInput
 from app.services.lifecycle_rules import Op
@@ -53,6 +54,7 @@ WATCHERS = (Role.AGENCY_CLERK, Role.BUREAU)  # who watches the issuance deadline
 @blp.arguments(WatchQuery, location="query")
 @blp.response(200, DeadlineOut(many=True))
 @blp.paginate()
+@replica_reads
 def watch_list(query, pagination_parameters):
     """Applications overdue or due within `soon` working days (Art. 10, 25), most urgent first, one page."""
     p = pagination_parameters

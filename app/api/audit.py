@@ -8,6 +8,7 @@ from app.api.common import Blueprint
 from app.api.schemas import AuditEntryOut, AuditQuery, ChainReportOut
 from app.auth import allow, current_actor
 from app.extensions import db
+from app.replica import replica_reads
 from app.services import audit, disclosure
 
 blp = Blueprint("audit", __name__, url_prefix="/api/audit", description="Audit trail, read-only (Art. 16)")
@@ -20,6 +21,7 @@ AUDIT_READERS = audit.READERS
 @blp.arguments(AuditQuery, location="query")
 @blp.response(200, AuditEntryOut(many=True))
 @blp.paginate()
+@replica_reads
 def list_entries(query, pagination_parameters):
     """Audit entries, filtered by cardholder, actor, action (or action prefix) and time range, paged.
 

@@ -7,6 +7,7 @@ from app.api.common import Blueprint, commit
 from app.api.schemas import OutletOut
 from app.auth import allow, current_actor
 from app.extensions import db
+from app.replica import replica_reads
 from app.services import bureau
 
 blp = Blueprint("bureau", __name__, url_prefix="/api/bureau",
@@ -38,6 +39,7 @@ class AdminBankOut(Schema):
 @blp.route("/banks")
 @allow(*bureau.PUBLISHERS)
 @blp.response(200, AdminBankOut(many=True))
+@replica_reads
 def banks():
     """Every bank, published or not, with its outlets."""
     return bureau.banks(db.session)

@@ -32,6 +32,7 @@ from app.auth import allow, current_actor
 from app.extensions import db
 from app.models import Card, CardEvent
 from app.models.enums import Field, Role
+from app.replica import replica_reads
 from app.services import disclosure, lifecycle
 from app.services.errors import InvalidInput
 from app.services.lifecycle_rules import Op
@@ -57,6 +58,7 @@ def _read(card_id: int, what: str) -> Card:
 @blp.arguments(CardQuery, location="query")
 @blp.response(200, CardOut(many=True))
 @blp.paginate()
+@replica_reads
 def list_cards(query, pagination_parameters):
     """Find cards by number, holder or status (a teller sees their own bank's cards only)."""
     actor = current_actor()

@@ -20,6 +20,7 @@ from app.models.complaint import (
     PartyKind,
 )
 from app.privacy import mask_name, mask_phone
+from app.replica import replica_reads
 from app.services import complaints, disclosure
 from app.services.disclosure import Item as I
 
@@ -196,6 +197,7 @@ def follow(body):
 @allow(*complaints.HANDLERS)
 @blp.arguments(ComplaintQuery, location="query")
 @blp.response(200, ComplaintOut(many=True))
+@replica_reads
 def list_complaints(query):
     """Complaints routed to your authority, oldest first (complainants masked; the read is audited)."""
     rows = complaints.for_staff(db.session, current_actor(), query.get("status"), mine=query["mine"])

@@ -7,6 +7,7 @@ from app.api.common import Blueprint, commit
 from app.auth import allow, current_actor
 from app.extensions import db
 from app.models.enums import STAFF_ROLES, Role
+from app.replica import replica_reads
 from app.services import bureau, sessions
 
 blp = Blueprint("staff", __name__, url_prefix="/api/staff", description="Staff accounts (Art. 16)")
@@ -42,6 +43,7 @@ class StaffRowOut(StaffOut):
 @allow(*bureau.ADMINS)
 @blp.arguments(StaffQuery, location="query")
 @blp.response(200, StaffRowOut(many=True))
+@replica_reads
 def list_staff(query):
     """Staff accounts with their role and organisation, by role then username."""
     return bureau.staff_accounts(db.session, current_actor(), role=query.get("role"), active=query.get("active"))

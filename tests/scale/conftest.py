@@ -5,6 +5,8 @@ Unset TEST_POSTGRES_URL skips on a developer machine and fails in CI, as everywh
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import pytest
 from argon2 import PasswordHasher
 
@@ -21,6 +23,20 @@ def pg_url(tag: str) -> str:
     schema = f"ssc_scale_{tag}_{_worker()}"
     _prepare_pg(schema)
     return _pg_url_for_schema(schema)
+
+
+@contextmanager
+def kept_data_keys():
+    """Starting an app installs its data keys process-wide (app.privacy): put back the ones in force, so
+    the tests that follow in this process still read what they wrote."""
+    from app.privacy import runtime, types
+
+    cipher, indexer = types._cipher, runtime._indexer
+    try:
+        yield
+    finally:
+        types.set_cipher(cipher)
+        runtime._indexer = indexer
 
 
 def scale_app(url: str, instance, **config):

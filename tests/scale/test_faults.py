@@ -12,7 +12,7 @@ import threading
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.scale.conftest import scale_app
+from tests.scale.conftest import kept_data_keys, scale_app
 
 
 class Proxy:
@@ -235,14 +235,8 @@ def test_worker_killed_mid_request_rolls_the_transaction_back(seeded):
 
 @pytest.fixture
 def own_data_keys():
-    """Starting an app installs its data keys process-wide (app.privacy): put back the ones in force, so
-    the tests that follow in this process still read what they wrote."""
-    from app.privacy import runtime, types
-
-    cipher, indexer = types._cipher, runtime._indexer
-    yield
-    types.set_cipher(cipher)
-    runtime._indexer = indexer
+    with kept_data_keys():
+        yield
 
 
 @pytest.mark.parametrize("damage", ["missing", "unreadable", "not a key"])

@@ -13,6 +13,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from app.extensions import db
 from app.i18n import N_
+from app.replica import replica_reads
 from app.web.forms import L_, options
 from app.models import Bank, Outlet, StaffUser
 from app.models.enums import STAFF_ROLES, Role
@@ -46,6 +47,7 @@ class OutletForm(FlaskForm):
 
 @bp.route("/banks")
 @page(*bureau.PUBLISHERS)
+@replica_reads
 def banks():
     return render_template("bureau/banks.html", banks=bureau.banks(db.session))
 
@@ -203,6 +205,7 @@ class DeactivateForm(FlaskForm):
 
 @bp.route("/staff")
 @page(*bureau.ADMINS)
+@replica_reads
 def staff():
     from app.web.labels import role_label
 
@@ -258,6 +261,7 @@ def _day(d):
 
 @bp.route("/audit")
 @page(*audit.READERS)
+@replica_reads
 def audit_trail():
     f = AuditFilter(request.args)
     entries, total, number = [], 0, max(request.args.get("page", 1, type=int) or 1, 1)

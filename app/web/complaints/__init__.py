@@ -10,6 +10,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from app.extensions import db, limiter
 from app.i18n import N_
+from app.replica import replica_reads
 from app.web.forms import L_, options
 from app.models.complaint import (
     ComplainantType,
@@ -196,6 +197,7 @@ class CloseForm(FlaskForm):
 
 @bp.route("/")
 @page(*complaints.HANDLERS)
+@replica_reads
 def index():
     f = StatusFilter(request.args)
     status = ComplaintStatus(f.status.data) if f.status.data in {str(s) for s in ComplaintStatus} else None

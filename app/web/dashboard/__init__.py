@@ -14,6 +14,7 @@ from flask import Blueprint, g, render_template
 from app.api.applications import WATCHERS
 from app.extensions import db
 from app.models.enums import Role
+from app.replica import replica_reads
 from app.services import clock, disclosure, selfservice, worklists
 from app.services.lifecycle_rules import Op, roles_for
 from app.web.policy import STAFF, page
@@ -76,6 +77,7 @@ panel("corrections", "dashboard/panel_corrections.html", (*selfservice.HANDLERS,
 
 @bp.route("/")
 @page(*STAFF)
+@replica_reads
 def home():
     actor = g.staff.actor()
     shown = [(p, p.load(db.session, actor)) for p in PANELS if g.staff.role in p.roles]

@@ -1,8 +1,10 @@
-"""Audited writes per second with 8 concurrent writers (issue 18): the audit chain's head row serialises every
-audited transaction (``audit_head`` is locked FOR UPDATE until commit). Each writer is a process with its own
+"""Audited writes per second with 8 concurrent writers (issue 18). A chain's head row serialises the audited
+transactions appending to it (``audit_head`` is locked FOR UPDATE until commit): with one chain
+(``AUDIT_CHAINS=1``, the design before issue 18) every audited transaction queues on it; with several (the
+default, 16) each transaction takes a chain no other one holds. Each writer is a process with its own
 connection committing one transaction per audited write (``app.services.audit.record``, as a counter's read
 does); the baseline is the same transactions writing the same row into an unchained copy of the table,
-measured in the same run, so the ratio is the cost of the chain's serialisation alone.
+measured in the same run, so the ratios are the cost of the chain alone.
 
     nice -n 10 .venv/bin/python bench/audit_chain.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/h_scale_small \
         --instance /tmp/ssc-scale-small --writers 8 --seconds 10
@@ -19,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
-def _writer(url: str, instance: str, mode: str, seconds: float, start, out) -> None:
+def _writer(url: str, instance: str, mode: str, chains: int, seconds: float, start, out) -> None:
     from sqlalchemy import text
 
     from app.extensions import db
@@ -29,6 +31,7 @@ def _writer(url: str, instance: str, mode: str, seconds: float, start, out) -> N
     from bench.seed import make_app
 
     app = make_app(url, Path(instance))
+    app.config["AUDIT_CHAINS"] = chains
     actor = Actor(role=Role.AGENCY_CLERK, channel=Channel.AGENCY, user_id=1)
     done = 0
     with app.app_context():
@@ -45,10 +48,11 @@ def _writer(url: str, instance: str, mode: str, seconds: float, start, out) -> N
     out.put(done)
 
 
-def measure(url: str, instance: str, mode: str, writers: int, seconds: float) -> float:
+def measure(url: str, instance: str, mode: str, chains: int, writers: int, seconds: float) -> float:
     ctx = mp.get_context("spawn")
     start, out = ctx.Event(), ctx.Queue()
-    procs = [ctx.Process(target=_writer, args=(url, instance, mode, seconds, start, out)) for _ in range(writers)]
+    procs = [ctx.Process(target=_writer, args=(url, instance, mode, chains, seconds, start, out))
+             for _ in range(writers)]
     for p in procs:
         p.start()
     time.sleep(20)  # every process has built its app (slow on a loaded machine)
@@ -65,6 +69,7 @@ def main() -> int:
     ap.add_argument("--instance", required=True)
     ap.add_argument("--writers", type=int, default=8)
     ap.add_argument("--seconds", type=float, default=10)
+    ap.add_argument("--chains", type=int, default=16, help="AUDIT_CHAINS of the several-chains runs")
     a = ap.parse_args()
     import psycopg
 
@@ -73,14 +78,16 @@ def main() -> int:
         c.execute("CREATE TABLE IF NOT EXISTS bench_unchained (id bigserial PRIMARY KEY, at timestamptz, "
                   "action varchar(40), person_id int)")
     res = {}
-    for mode in ("unchained", "chain", "chain_1writer"):
-        n = 1 if mode == "chain_1writer" else a.writers
-        res[mode] = measure(a.database_url, a.instance, "chain" if mode.startswith("chain") else mode, n, a.seconds)
-        print(f"{mode:<15} {n} writer(s): {res[mode]:8.1f} audited commits/s", flush=True)
+    runs = {"unchained": ("unchained", 1, a.writers), "one_chain": ("chain", 1, a.writers),
+            "chains": ("chain", a.chains, a.writers), "chains_1writer": ("chain", a.chains, 1)}
+    for name, (mode, chains, n) in runs.items():
+        res[name] = measure(a.database_url, a.instance, mode, chains, n, a.seconds)
+        print(f"{name:<15} {n} writer(s), {chains:>2} chain(s): {res[name]:8.1f} audited commits/s", flush=True)
     with psycopg.connect(raw, autocommit=True) as c:
         c.execute("DROP TABLE bench_unchained")
-    print(f"chain ÷ unchained with {a.writers} writers: {res['chain'] / res['unchained']:.2f}; "
-          f"{a.writers} writers ÷ 1 writer on the chain: {res['chain'] / res['chain_1writer']:.2f}")
+    print(f"with {a.writers} writers: {a.chains} chains ÷ unchained {res['chains'] / res['unchained']:.2f}, "
+          f"one chain ÷ unchained {res['one_chain'] / res['unchained']:.2f}, "
+          f"{a.chains} chains ÷ one chain {res['chains'] / res['one_chain']:.2f}")
     print(json.dumps({k: round(v, 1) for k, v in res.items()}))
     return 0
 

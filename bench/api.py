@@ -10,7 +10,8 @@ Endpoints: lookup by ID document, status inquiry, card page read, loss registrat
 issuance, the overdue list, an audit query, and a trivial endpoint (``/api/ping``) in the same run as the
 baseline. Each endpoint's wrk has the same number of connections, so ``÷ ping`` compares equals. Writes use
 each card once (a loss registration takes an active card, a reissue a card whose loss is registered).
-Prints throughput and p50/p95/p99 per endpoint; the last line is one JSON object keyed by endpoint.
+``--alone`` runs them one after the other instead (each endpoint's own latency, without the queue behind the
+other eight on a machine whose cores the mix saturates). Prints throughput and p50/p95/p99 per endpoint; the last line is one JSON object keyed by endpoint.
 Tokens are minted in this process as the app mints them (``app.auth.tokens``), so no login is measured.
 """
 from __future__ import annotations
@@ -164,18 +165,28 @@ def run(a) -> dict:
         # Warm every worker's caches (the card pages' templates, the e-card issuer, the connection pools).
         subprocess.run([wrk, "-t1", f"-c{a.workers * a.threads}", "-d5s", "-s", str(tmp / "mix.lua"),
                         f"http://127.0.0.1:{port}", "--", str(tmp / "status.tsv")], capture_output=True, timeout=60)
-        for name in ENDPOINTS:
+        def start(name):
             procs[name] = subprocess.Popen(
                 [wrk, "-t1", f"-c{a.connections}", f"-d{a.duration}s", "--timeout", "10s", "-s", str(tmp / "mix.lua"),
                  f"http://127.0.0.1:{port}", "--", str(tmp / f"{name}.tsv")],
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
-        results = {}
-        for name, p in procs.items():
-            out, _ = p.communicate(timeout=a.duration + 60)
+
+        def result(name):
+            out, _ = procs[name].communicate(timeout=a.duration + 60)
             line = next((ln for ln in out.splitlines() if ln.startswith("RESULT ")), None)
             if line is None:
                 raise SystemExit(f"wrk for {name} gave no result:\n{out}")
-            results[name] = json.loads(line[7:])
+            return json.loads(line[7:])
+
+        results = {}
+        if a.alone:  # one endpoint at a time: its own latency, not the queue behind the others
+            for name in ENDPOINTS:
+                start(name)
+                results[name] = result(name)
+        else:  # the mix: every endpoint at once
+            for name in ENDPOINTS:
+                start(name)
+            results = {name: result(name) for name in ENDPOINTS}
     finally:
         for p in procs.values():
             if p.poll() is None:
@@ -188,10 +199,11 @@ def run(a) -> dict:
     print(json.dumps(results), file=sys.stderr)
     base = results["ping"]["requests"] / (results["ping"]["duration_us"] / 1e6) or float("nan")
     report = {"_run": {"cardholders": cardholders, "workers": a.workers, "threads": a.threads,
-                       "connections_per_endpoint": a.connections, "duration_s": a.duration,
+                       "connections_per_endpoint": a.connections, "duration_s": a.duration, "alone": a.alone,
                        "load_average": round(os.getloadavg()[0], 1)}}
     print(f"{cardholders:,} cardholders; gunicorn {a.workers} workers x {a.threads} threads; "
-          f"{a.connections} connection(s) per endpoint, all {len(ENDPOINTS)} at once for {a.duration} s "
+          f"{a.connections} connection(s) per endpoint, "
+          f"{'one endpoint at a time' if a.alone else f'all {len(ENDPOINTS)} at once'} for {a.duration} s each "
           f"(load average {os.getloadavg()[0]:.1f})")
     print(f"{'endpoint':<20}{'req/s':>9}{'÷ ping':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'non-2xx':>9}")
     for name in ENDPOINTS:
@@ -226,6 +238,8 @@ def main(argv=None) -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--threads", type=int, default=4)
     ap.add_argument("--connections", type=int, default=1, help="per endpoint")
+    ap.add_argument("--alone", action="store_true",
+                    help="run the endpoints one after the other instead of all at once (latency without the mix's queue)")
     ap.add_argument("--reads", type=int, default=2000)
     ap.add_argument("--writes", type=int, default=3000)
     ap.add_argument("--seed", type=int, default=18)

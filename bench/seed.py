@@ -55,7 +55,7 @@ CARD_COLS = ("id", "number", "person_id", "status", "kind", "predecessor_id", "b
              "activated_at", "ended_at", "pin_failures", "created_at", "updated_at", "version")
 APP_COLS = ("id", "card_id", "person_id", "kind", "channel", "service_mode", "referral", "outlet_id",
             "replacement_reason", "quality_defect", "submitted_at", "accepted_on", "due_on", "due_provisional",
-            "delivery_method", "delivery_address", "fee_fen", "rejection_reason")
+            "delivery_method", "delivery_address", "fee_fen", "rejection_reason", "running")
 ACCOUNT_COLS = ("id", "person_id", "kind", "bank_id", "status", "suspended_at", "opened_at", "closed_at")
 EVENT_COLS = ("id", "person_id", "card_id", "operation", "from_status", "to_status", "article", "channel",
               "actor_role", "outlet_id", "reason", "details", "created_at")
@@ -171,7 +171,8 @@ def generate(args: tuple[int, int, int, int, int, int]) -> dict:
                        if status in RUNNING else accepted + timedelta(days=16))
             apps.append((app_id, card_id, pid, kind, "outlet", "counter", "self", outlet, None, False, at,
                          accepted, due, False, "pickup", None, 0 if kind == "first" else 2000,
-                         "not eligible (Art. 4)" if status == "rejected" else None))
+                         "not eligible (Art. 4)" if status == "rejected" else None,
+                         status in ("accepted", "in_production")))  # deadlines.RUNNING: the deadline runs
             event(card_id, "apply", None, "applied", at, "Art. 7")
             if accepted is not None:
                 event(card_id, "accept", "applied", "accepted", at + timedelta(hours=2), "Art. 10")

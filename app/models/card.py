@@ -71,6 +71,10 @@ class CardApplication(Base):
     """The paperwork behind one card: channel, deadline, delivery and fee (Art. 7–12, 25, 27)."""
 
     __tablename__ = "card_applications"
+    __table_args__ = (
+        Index("ix_card_applications_running_due", "due_on", "id", postgresql_where=text("running"),
+              sqlite_where=text("running")),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     card_id: Mapped[int] = mapped_column(ForeignKey("cards.id"), unique=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
@@ -85,6 +89,10 @@ class CardApplication(Base):
     accepted_on: Mapped[date | None]
     due_on: Mapped[date | None] = mapped_column(index=True)  # Art. 10, 25: 12 working days
     due_provisional: Mapped[bool] = mapped_column(default=False)  # counted on weekdays: year not loaded
+    # The deadline runs: the card is accepted or in production (deadlines.RUNNING). Kept by the lifecycle's
+    # one state change (lifecycle._move), so the overdue list is a range of one partial index instead of a
+    # look at every running card (issue 18).
+    running: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
     delivery_method: Mapped[DeliveryMethod] = mapped_column(enum_column(DeliveryMethod))
     delivery_address: Mapped[str | None] = mapped_column(EncryptedText("application.delivery_address"))
     tracking_ref: Mapped[str | None] = mapped_column(String(40))

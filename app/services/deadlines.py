@@ -179,12 +179,11 @@ class DeadlineRow:
 
 def _watch_query(session: Session, soon: int, today: date, cal: Calendar):
     """Running applications due before the (soon + 1)-th working day after ``today``: exactly those overdue
-    or with at most ``soon`` working days left. Selected in SQL, so the list costs what it shows."""
+    or with at most ``soon`` working days left. One range of the partial index on running applications'
+    due dates, so the list costs what it shows, however many cards were ever issued."""
     horizon = cal.add_working_days(today, soon + 1).due
-    return (select(CardApplication.id.label("application_id"), Card.id.label("card_id"), CardApplication.due_on)
-            .join(Card, Card.id == CardApplication.card_id)
-            .where(Card.status.in_(RUNNING), CardApplication.due_on.is_not(None),
-                   CardApplication.due_on < horizon))
+    return (select(CardApplication, Card).join(Card, Card.id == CardApplication.card_id)
+            .where(CardApplication.running, CardApplication.due_on < horizon))
 
 
 def watch_list(session: Session, *, soon: int = 3, today: date | None = None, limit: int | None = None,
@@ -193,12 +192,7 @@ def watch_list(session: Session, *, soon: int = 3, today: date | None = None, li
     one page of them)."""
     today = today or clock.today()
     cal = calendar(session)
-    # Every application ever accepted has a due date, so walking the due_on index in order would visit them
-    # all to find the few still running. OFFSET 0 makes the running ones a subquery of their own (from the
-    # cards' status, then each one's application by card id), sorted, and only the page joined back.
-    running = _watch_query(session, soon, today, cal).offset(0).subquery()
-    q = (select(CardApplication, Card).join(running, running.c.application_id == CardApplication.id)
-         .join(Card, Card.id == running.c.card_id).order_by(running.c.due_on, running.c.application_id))
+    q = _watch_query(session, soon, today, cal).order_by(CardApplication.due_on, CardApplication.id)
     if limit is not None:
         q = q.limit(limit).offset(offset)
     rows = []
@@ -214,8 +208,9 @@ def watch_list(session: Session, *, soon: int = 3, today: date | None = None, li
 
 def watch_count(session: Session, *, soon: int = 3, today: date | None = None) -> int:
     """How many rows :func:`watch_list` holds in all."""
-    q = _watch_query(session, soon, today or clock.today(), calendar(session))
-    return session.scalar(select(func.count()).select_from(q.subquery())) or 0
+    horizon = calendar(session).add_working_days(today or clock.today(), soon + 1).due
+    return session.scalar(select(func.count()).select_from(CardApplication)
+                          .where(CardApplication.running, CardApplication.due_on < horizon)) or 0
 
 
 def years_without_data(session: Session, today: date | None = None) -> list[int]:

@@ -205,6 +205,8 @@ def _move(session: Session, actor: Actor, card: Card, t: Transition, **details) 
     source = card.status
     if t.target is not None:
         card.status = t.target
+        if (source in deadlines.RUNNING) != (t.target in deadlines.RUNNING) and card.application is not None:
+            card.application.running = t.target in deadlines.RUNNING  # the Art. 10/25 deadline starts or ends
     card.updated_at = clock.now()
     flag_modified(card, "updated_at")  # an UPDATE, so the version (ETag) moves even when nothing else does
     record_event(session, actor, t.op, person_id=card.person_id, card=card, article=t.article,

@@ -213,3 +213,24 @@ def test_cli_load_of_an_implausible_year_asks_after_the_preview_art10(app, world
     session.expire_all()
     assert session.get(WorkdaySchedule, 2026) is not None
     assert running.application.due_on == date(2026, 10, 16)
+
+
+def test_the_deadline_runs_exactly_while_the_card_is_accepted_or_in_production_art10_25(world, session, clock):
+    """Art. 10, 25: the 12 working days run from acceptance until the card is produced. The overdue list
+    reads that from ``card_applications.running``, which the lifecycle keeps: for a card in every state it
+    says exactly whether the card is accepted or in production, and the count agrees with the list."""
+    from sqlalchemy import select
+
+    from app.models import Card, CardApplication
+
+    for status in (CardStatus.APPLIED, CardStatus.ACCEPTED, CardStatus.IN_PRODUCTION, CardStatus.PRODUCED,
+                   CardStatus.REJECTED, CardStatus.ISSUED, CardStatus.ACTIVE, CardStatus.LOSS_REGISTERED,
+                   CardStatus.REPLACEMENT_PENDING, CardStatus.CANCELLED):
+        world.card(status)
+    session.commit()
+    pairs = session.execute(select(Card.status, CardApplication.running)
+                            .join(CardApplication, CardApplication.card_id == Card.id)).all()
+    assert {s for s, _ in pairs} >= set(deadlines.RUNNING) | {CardStatus.PRODUCED, CardStatus.REJECTED}
+    assert all(running == (status in deadlines.RUNNING) for status, running in pairs), pairs
+    assert deadlines.watch_count(session, soon=100) == len(deadlines.watch_list(session, soon=100)) == \
+        sum(running for _, running in pairs)

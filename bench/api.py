@@ -90,11 +90,13 @@ def prepare(app, n_reads: int, n_writes: int, seed: int) -> dict[str, list[tuple
         banks = list(tellers)
 
         def cards(status: str, k: int):
-            return s.execute(text(
-                "SELECT id, person_id, bank_id FROM cards TABLESAMPLE SYSTEM (5) "
-                "WHERE status = :st AND bank_id = ANY(:b) LIMIT :k"), {"st": status, "b": banks, "k": k}).all() or \
-                s.execute(text("SELECT id, person_id, bank_id FROM cards WHERE status = :st AND bank_id = ANY(:b) "
-                               "LIMIT :k"), {"st": status, "b": banks, "k": k}).all()
+            """k cards in ``status`` spread over the table (a 5% sample of its pages), or all there are."""
+            params = {"st": status, "b": banks, "k": k}
+            spread = s.execute(text("SELECT id, person_id, bank_id FROM cards TABLESAMPLE SYSTEM (5) "
+                                    "WHERE status = :st AND bank_id = ANY(:b) LIMIT :k"), params).all()
+            return spread if len(spread) == k else s.execute(text(
+                "SELECT id, person_id, bank_id FROM cards WHERE status = :st AND bank_id = ANY(:b) LIMIT :k"),
+                params).all()
 
         active = cards("active", n_reads + n_writes)
         rng.shuffle(active)

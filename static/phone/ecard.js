@@ -114,7 +114,8 @@
   // ------------------------------------------------------------ the network
 
   function setOnline(value) {
-    online = value;
+    // an answer that arrives after the phone went offline does not make it online again
+    online = value && navigator.onLine !== false;
   }
 
   function fetchBatch() {

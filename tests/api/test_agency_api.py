@@ -541,7 +541,7 @@ def test_procrastinate_task_sends_due_deliveries(client, world, auth, session, m
         _off_the_event_loop(work)
         assert len(receiver.calls) == 2
         # The failed one is retried later: the task deferred itself with the backoff delay.
-        rescheduled = [j for j in connector.jobs.values() if j["status"] == "todo"]
+        rescheduled = [j for j in connector.jobs.values() if j["status"] == "todo" and j["queue_name"] == "webhooks"]
         assert len(rescheduled) == 1 and rescheduled[0]["scheduled_at"] is not None
     finally:
         app.extensions.pop("webhook_sender", None)

@@ -10,7 +10,9 @@ Endpoints: lookup by ID document, status inquiry, card page read, loss registrat
 issuance, the overdue list, an audit query, and a trivial endpoint (``/api/ping``) in the same run as the
 baseline. Each endpoint's wrk has the same number of connections, so ``÷ ping`` compares equals. Writes use
 each card once (a loss registration takes an active card, a reissue a card whose loss is registered).
-``--alone`` runs them one after the other instead (each endpoint's own latency, without the queue behind the
+``--rate R`` sends the mix as an open loop instead: requests arrive at R per second in all, an equal share
+per endpoint, each latency counted from when its request was due (latency under a load the machine can
+carry, with no coordinated omission). ``--alone`` runs them one after the other instead (each endpoint's own latency, without the queue behind the
 other eight on a machine whose cores the mix saturates). Prints throughput and p50/p95/p99 per endpoint; the last line is one JSON object keyed by endpoint.
 Tokens are minted in this process as the app mints them (``app.auth.tokens``), so no login is measured.
 """
@@ -92,10 +94,10 @@ def prepare(app, n_reads: int, n_writes: int, seed: int) -> dict[str, list[tuple
         def cards(status: str, k: int):
             """k cards in ``status`` spread over the table (a 5% sample of its pages), or all there are."""
             params = {"st": status, "b": banks, "k": k}
-            spread = s.execute(text("SELECT id, person_id, bank_id FROM cards TABLESAMPLE SYSTEM (5) "
+            spread = s.execute(text("SELECT id, person_id, bank_id, version FROM cards TABLESAMPLE SYSTEM (5) "
                                     "WHERE status = :st AND bank_id = ANY(:b) LIMIT :k"), params).all()
             return spread if len(spread) == k else s.execute(text(
-                "SELECT id, person_id, bank_id FROM cards WHERE status = :st AND bank_id = ANY(:b) LIMIT :k"),
+                "SELECT id, person_id, bank_id, version FROM cards WHERE status = :st AND bank_id = ANY(:b) LIMIT :k"),
                 params).all()
 
         active = cards("active", n_reads + n_writes)
@@ -103,7 +105,7 @@ def prepare(app, n_reads: int, n_writes: int, seed: int) -> dict[str, list[tuple
         reads, losses = active[:n_reads], active[n_reads:]
         lost = cards("loss_registered", n_writes)
         residents = reads[:200]
-        resident_tok = {pid: tokens.issue_resident(pid)["access_token"] for _c, pid, _b in residents}
+        resident_tok = {pid: tokens.issue_resident(pid)["access_token"] for _c, pid, _b, _v in residents}
         s.commit()
         top = s.scalar(text("SELECT max(id) FROM persons"))
     clerk, auditor = tok["sscc.clerk1"], tok["hrss.audit"]
@@ -113,17 +115,75 @@ def prepare(app, n_reads: int, n_writes: int, seed: int) -> dict[str, list[tuple
     return {
         "ping": [("GET", "/api/ping", "", "", "")],
         "lookup": lookups,
-        "status": [("GET", f"/api/cards/{c}/status", teller_tok[b], "", "") for c, _p, b in reads],
-        "card_page": [("GET", f"/api/cards/{c}", teller_tok[b], "", "") for c, _p, b in reversed(reads)],
-        "loss_registration": [("POST", f"/api/cards/{c}/loss-registration", teller_tok[b], f'"{c}.1"',
-                               '{"id_verified": true}') for c, _p, b in losses],
-        "reissue": [("POST", f"/api/cards/{c}/reissue", teller_tok[b], f'"{c}.1"',
-                     '{"id_verified": true, "delivery_method": "pickup"}') for c, _p, b in lost],
-        "ecard_token": [("POST", "/api/ecard/tokens", resident_tok[p], "", "{}") for _c, p, _b in residents],
+        "status": [("GET", f"/api/cards/{c}/status", teller_tok[b], "", "") for c, _p, b, _v in reads],
+        "card_page": [("GET", f"/api/cards/{c}", teller_tok[b], "", "") for c, _p, b, _v in reversed(reads)],
+        "loss_registration": [("POST", f"/api/cards/{c}/loss-registration", teller_tok[b], f'"{c}.{v}"',
+                               '{"id_verified": true}') for c, _p, b, v in losses],
+        "reissue": [("POST", f"/api/cards/{c}/reissue", teller_tok[b], f'"{c}.{v}"',
+                     '{"id_verified": true, "delivery_method": "pickup"}') for c, _p, b, v in lost],
+        "ecard_token": [("POST", "/api/ecard/tokens", resident_tok[p], "", "{}") for _c, p, _b, _v in residents],
         "overdue_list": [("GET", "/api/applications/deadlines?page_size=50", clerk, "", "")],
         "audit_query": [("GET", f"/api/audit/?person_id={p}&newest_first=true", auditor, "", "")
-                        for _c, p, _b in reads],
+                        for _c, p, _b, _v in reads],
     }
+
+
+def paced(port: int, lists: dict, rate: float, duration: int, seed: int) -> dict:
+    """The mix as an open loop: requests arrive at ``rate`` per second in all (Poisson, an equal share per
+    endpoint), whether or not the earlier ones are answered, and each latency is counted from the moment its
+    request was due, not from when a client got round to sending it (no coordinated omission). Results in the
+    shape of the wrk script's."""
+    import http.client
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = random.Random(seed)
+    due = []
+    for name in ENDPOINTS:
+        t, i = rng.expovariate(rate / len(ENDPOINTS)), 0
+        while t < duration:
+            due.append((t, name, lists[name][i % len(lists[name])]))
+            t, i = t + rng.expovariate(rate / len(ENDPOINTS)), i + 1
+    due.sort(key=lambda d: d[0])
+    local = threading.local()
+    out = {name: [] for name in ENDPOINTS}  # (latency s, status)
+
+    def send(at: float, name: str, row) -> None:
+        method, path, token, if_match, body = row
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        if if_match:
+            headers["If-Match"] = if_match
+        if body:
+            headers["Content-Type"] = "application/json"
+        try:
+            conn = getattr(local, "conn", None) or http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            local.conn = conn
+            conn.request(method, path, body=body or None, headers=headers)
+            resp = conn.getresponse()
+            resp.read()
+            status = resp.status
+        except OSError:
+            local.conn, status = None, 0
+        out[name].append((time.perf_counter() - at, status))
+
+    began = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=64) as pool:
+        for t, name, row in due:
+            wait = began + t - time.perf_counter()
+            if wait > 0:
+                time.sleep(wait)
+            pool.submit(send, began + t, name, row)
+    results = {}
+    for name, got in out.items():
+        lat = sorted(x for x, _ in got) or [0.0]
+
+        def pct(q):
+            return int(lat[min(len(lat) - 1, int(q * len(lat)))] * 1e6)
+        results[name] = {"requests": len(got), "duration_us": int(duration * 1e6),
+                         "non2xx": sum(1 for _, st in got if st and not 200 <= st < 300),
+                         "socket_errors": sum(1 for _, st in got if st == 0), "p50_us": pct(0.50),
+                         "p95_us": pct(0.95), "p99_us": pct(0.99), "mean_us": int(sum(lat) / len(lat) * 1e6)}
+    return results
 
 
 def run(a) -> dict:
@@ -181,7 +241,9 @@ def run(a) -> dict:
             return json.loads(line[7:])
 
         results = {}
-        if a.alone:  # one endpoint at a time: its own latency, not the queue behind the others
+        if a.rate:  # the mix at a set arrival rate, below what the machine can serve
+            results = paced(port, lists, a.rate, a.duration, a.seed)
+        elif a.alone:  # one endpoint at a time: its own latency, not the queue behind the others
             for name in ENDPOINTS:
                 start(name)
                 results[name] = result(name)
@@ -202,10 +264,12 @@ def run(a) -> dict:
     base = results["ping"]["requests"] / (results["ping"]["duration_us"] / 1e6) or float("nan")
     report = {"_run": {"cardholders": cardholders, "workers": a.workers, "threads": a.threads,
                        "connections_per_endpoint": a.connections, "duration_s": a.duration, "alone": a.alone,
+                       "rate": a.rate,
                        "load_average": round(os.getloadavg()[0], 1)}}
     print(f"{cardholders:,} cardholders; gunicorn {a.workers} workers x {a.threads} threads; "
           f"{a.connections} connection(s) per endpoint, "
-          f"{'one endpoint at a time' if a.alone else f'all {len(ENDPOINTS)} at once'} for {a.duration} s each "
+          f"{f'the mix arriving at {a.rate:g} requests/s in all' if a.rate else 'one endpoint at a time' if a.alone else f'all {len(ENDPOINTS)} at once'}"
+          f" for {a.duration} s each "
           f"(load average {os.getloadavg()[0]:.1f})")
     print(f"{'endpoint':<20}{'req/s':>9}{'÷ ping':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'non-2xx':>9}")
     for name in ENDPOINTS:
@@ -240,6 +304,9 @@ def main(argv=None) -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--threads", type=int, default=4)
     ap.add_argument("--connections", type=int, default=1, help="per endpoint")
+    ap.add_argument("--rate", type=float, default=0,
+                    help="requests/s in all: the mix as an open loop at this arrival rate (latency under a load the "
+                         "machine can carry), instead of wrk's closed loop")
     ap.add_argument("--alone", action="store_true",
                     help="run the endpoints one after the other instead of all at once (latency without the mix's queue)")
     ap.add_argument("--reads", type=int, default=2000)

@@ -18,7 +18,7 @@ from datetime import date
 
 from flask import current_app
 from sqlalchemy import ColumnElement, exists, literal_column, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import flag_modified
 
 from app.models import (
@@ -94,7 +94,8 @@ def lock_person(session: Session, person_id: int) -> Person:
 
 
 def load_card(session: Session, card_id: int, *, lock: bool = True) -> Card:
-    card = session.get(Card, card_id)
+    # a read takes the card's application in the same statement: every answer about a card shows it
+    card = session.get(Card, card_id, options=() if lock else (joinedload(Card.application),))
     if card is None:
         raise NotFound("No card {card_id}.", params={"card_id": card_id})
     if lock:

@@ -90,11 +90,9 @@ def audit_verify(expect: tuple[int, str] | None) -> None:
     import logging
 
     from app.models import AuditHead
-    from app.models.enums import Channel, Role
     from app.services import audit
-    from app.services.actor import Actor
 
-    audit.anchor(db.session, Actor(role=Role.SYSTEM, channel=Channel.AGENCY))
+    audit.anchor(db.session)
     db.session.commit()
     report = audit.verify(db.session, expect=expect)
     if not report.ok:

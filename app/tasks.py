@@ -87,13 +87,11 @@ def build_queue(connector) -> App:
 def anchor_chains() -> None:
     """Anchor every audit chain's head in chain 1 (``audit.anchor``), committed."""
     from app.extensions import db
-    from app.models.enums import Channel, Role
     from app.services import audit
-    from app.services.actor import Actor
 
     with _flask["app"].app_context():
         try:
-            audit.anchor(db.session, Actor(role=Role.SYSTEM, channel=Channel.AGENCY))
+            audit.anchor(db.session)
             db.session.commit()
         finally:
             db.session.remove()

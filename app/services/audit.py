@@ -29,6 +29,7 @@ from app.privacy.audit_chain import (
     seal,
     verify_chain,
 )
+from app.models.enums import Channel, Role
 from app.services import clock
 from app.services.actor import Actor
 
@@ -36,6 +37,7 @@ log = logging.getLogger("app.audit")
 
 HEAD_ID = 1  # chain 1: the first chain, which also takes the anchors
 ANCHOR = "audit.anchor"
+_ANCHORING = Actor(role=Role.SYSTEM, channel=Channel.AGENCY)  # who writes the anchors: the system itself
 
 
 def _key() -> bytes:
@@ -144,7 +146,7 @@ def record_many(
     return entries
 
 
-def anchor(session: Session, actor: Actor) -> AuditEntry | None:
+def anchor(session: Session) -> AuditEntry | None:
     """Append an anchor to chain 1: the head (position and hash) of every other chain, committed, so that
     cutting any chain back below it is found from chain 1, and a head of chain 1 kept outside the database
     vouches for all chains. Run by the periodic job and by ``flask audit verify``; nothing is appended when
@@ -157,14 +159,14 @@ def anchor(session: Session, actor: Actor) -> AuditEntry | None:
         select(AuditHead.id, AuditHead.seq, AuditHead.hash).where(AuditHead.id != HEAD_ID, AuditHead.seq > 0)
         .order_by(AuditHead.id))}
     last = _last_anchor(session)
-    if not heads or (last is not None and last.get("changes", {}).get("heads") == heads):
+    if not heads or _anchored(last) == _anchored({"changes": {"heads": heads}}):
         return None
     if _anchored_heads_missing(session, last):  # a cut below the last anchor: never paper it over
         log.warning("audit anchor refused: a chain no longer holds the head its last anchor recorded; "
                     "run `flask audit verify`")
         return None
     session.info["audit_chain"] = (_transaction(session), HEAD_ID)
-    return record_many(session, actor, ANCHOR, [None], subject="audit", changes={"heads": heads}, head=head)[0]
+    return record_many(session, _ANCHORING, ANCHOR, [None], subject="audit", changes={"heads": heads}, head=head)[0]
 
 
 def _anchored(last: dict | None) -> list[tuple[int, int, str]]:
@@ -173,10 +175,16 @@ def _anchored(last: dict | None) -> list[tuple[int, int, str]]:
     return sorted((int(c), pos, digest) for c, (pos, digest) in heads.items())
 
 
-def _anchored_heads_missing(session: Session, last: dict | None) -> list[tuple[int, int, str]]:
-    """The heads ``last`` (an anchor record) holds that their chains no longer hold."""
-    return [(c, pos, digest) for c, pos, digest in _anchored(last)
-            if session.scalar(select(AuditEntry.hash).where(AuditEntry.chain == c, AuditEntry.pos == pos)) != digest]
+def _hash_at(session: Session, chain: int, pos: int) -> str | None:
+    """The stored hash of entry ``pos`` of ``chain`` (None: there is none)."""
+    return session.scalar(select(AuditEntry.hash).where(AuditEntry.chain == chain, AuditEntry.pos == pos))
+
+
+def _anchored_heads_missing(session: Session, last: dict | None) -> list[tuple[int, int, str | None]]:
+    """(chain, position, what is stored there) of each head ``last`` (an anchor record) holds that its
+    chain no longer holds."""
+    found = ((c, pos, digest, _hash_at(session, c, pos)) for c, pos, digest in _anchored(last))
+    return [(c, pos, stored) for c, pos, digest, stored in found if stored != digest]
 
 
 def _last_anchor(session: Session) -> dict | None:
@@ -304,9 +312,10 @@ def _verify_one(session: Session, chain: int, head) -> ChainReport:
     return report
 
 
-def _missing(session: Session, chain: int, pos: int, report: ChainReport, why: str) -> ChainReport:
-    """The report of entry ``pos`` of ``chain`` (``why`` it must be there) missing or not the one recorded."""
-    gone = session.scalar(select(AuditEntry.hash).where(AuditEntry.chain == chain, AuditEntry.pos == pos)) is None
+def _missing(chain: int, pos: int, stored: str | None, report: ChainReport, why: str) -> ChainReport:
+    """The report of entry ``pos`` of ``chain`` (``why`` it must be there) missing (``stored`` None) or not
+    the one recorded."""
+    gone = stored is None
     return _in_chain(replace(report, ok=False, seq=pos, reason="deleted" if gone else "edited",
                              detail=f"entry {pos}, {why}, is {'missing' if gone else 'not the one recorded'}"), chain)
 
@@ -330,18 +339,17 @@ def verify(session: Session, expect: tuple[int, str] | None = None) -> ChainRepo
         checked += report.checked
         first = first or report
     report = replace(first, checked=checked)
-    for chain, pos, digest in _anchored_heads_missing(session, _last_anchor(session))[:1]:
-        return _missing(session, chain, pos, report, "recorded by chain 1's last anchor")
+    for chain, pos, stored in _anchored_heads_missing(session, _last_anchor(session))[:1]:
+        return _missing(chain, pos, stored, report, "recorded by chain 1's last anchor")
     if expect is not None:
         pos, digest = expect
-        if session.scalar(select(AuditEntry.hash).where(AuditEntry.chain == HEAD_ID, AuditEntry.pos == pos)) != digest:
-            return _missing(session, HEAD_ID, pos, report, "an earlier head recorded outside the database")
+        if (stored := _hash_at(session, HEAD_ID, pos)) != digest:
+            return _missing(HEAD_ID, pos, stored, report, "an earlier head recorded outside the database")
     return report
 
 
 # ---------------------------------------------------------------- searching the trail (the API and the Bureau's page)
 
-from app.models.enums import Role  # noqa: E402
 
 READERS = (Role.BUREAU, Role.AUDITOR)  # who reads the trail and verifies the chain (Art. 5, 16)
 SEARCH_FILTERS = ("person_id", "actor_id", "action", "action_prefix", "since", "until")

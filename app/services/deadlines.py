@@ -177,13 +177,12 @@ class DeadlineRow:
     overdue: bool
 
 
-def _watch_query(session: Session, soon: int, today: date, cal: Calendar):
+def _watched(cal: Calendar, soon: int, today: date):
     """Running applications due before the (soon + 1)-th working day after ``today``: exactly those overdue
     or with at most ``soon`` working days left. One range of the partial index on running applications'
     due dates, so the list costs what it shows, however many cards were ever issued."""
     horizon = cal.add_working_days(today, soon + 1).due
-    return (select(CardApplication, Card).join(Card, Card.id == CardApplication.card_id)
-            .where(CardApplication.running, CardApplication.due_on < horizon))
+    return CardApplication.running & (CardApplication.due_on < horizon)
 
 
 def watch_list(session: Session, *, soon: int = 3, today: date | None = None, limit: int | None = None,
@@ -192,7 +191,8 @@ def watch_list(session: Session, *, soon: int = 3, today: date | None = None, li
     one page of them)."""
     today = today or clock.today()
     cal = calendar(session)
-    q = _watch_query(session, soon, today, cal).order_by(CardApplication.due_on, CardApplication.id)
+    q = (select(CardApplication, Card).join(Card, Card.id == CardApplication.card_id)
+         .where(_watched(cal, soon, today)).order_by(CardApplication.due_on, CardApplication.id))
     if limit is not None:
         q = q.limit(limit).offset(offset)
     rows = []
@@ -208,9 +208,8 @@ def watch_list(session: Session, *, soon: int = 3, today: date | None = None, li
 
 def watch_count(session: Session, *, soon: int = 3, today: date | None = None) -> int:
     """How many rows :func:`watch_list` holds in all."""
-    horizon = calendar(session).add_working_days(today or clock.today(), soon + 1).due
     return session.scalar(select(func.count()).select_from(CardApplication)
-                          .where(CardApplication.running, CardApplication.due_on < horizon)) or 0
+                          .where(_watched(calendar(session), soon, today or clock.today()))) or 0
 
 
 def years_without_data(session: Session, today: date | None = None) -> list[int]:

@@ -23,7 +23,6 @@ from app.services.actor import Actor
 from tests.privacy.art16_helpers import app_keys_fixture  # noqa: F401
 
 CLERK = Actor(role=Role.AGENCY_CLERK, channel=Channel.AGENCY, user_id=7)
-SYSTEM = Actor(role=Role.SYSTEM, channel=Channel.AGENCY)
 
 
 @pytest.fixture
@@ -101,7 +100,7 @@ def test_a_transaction_waits_only_when_every_chain_is_held_art16(app, db, pg) ->
 def _two_chains(app, db) -> None:
     """Entries in chains 1 and 2 (chain 2 taken while chain 1 was held), then an anchor."""
     assert sorted(_concurrently(app, db, 2).values()) == [1, 2]
-    anchor = audit.anchor(db.session, SYSTEM)
+    anchor = audit.anchor(db.session)
     db.session.commit()
     assert anchor.chain == 1 and anchor.record["changes"]["heads"] == {"2": [2, db.session.get(AuditHead, 2).hash]}
 
@@ -115,7 +114,7 @@ def _as_dba(db, *statements: str) -> None:
 
 def test_an_anchor_is_written_only_when_another_chain_moved_art16(app, db, pg) -> None:
     _two_chains(app, db)
-    assert audit.anchor(db.session, SYSTEM) is None  # nothing moved since
+    assert audit.anchor(db.session) is None  # nothing moved since
     db.session.rollback()
 
 

@@ -12,7 +12,7 @@ baseline. Each endpoint's wrk has the same number of connections, so ``÷ ping``
 each card once (a loss registration takes an active card, a reissue a card whose loss is registered).
 ``--rate R`` sends the mix as an open loop instead: requests arrive at R per second in all, an equal share
 per endpoint, each latency counted from when its request was due (latency under a load the machine can
-carry, with no coordinated omission). ``--alone`` runs them one after the other instead (each endpoint's own latency, without the queue behind the
+carry, with no coordinated omission); ``--repeat K`` runs it K times and reports each percentile's median. ``--alone`` runs them one after the other instead (each endpoint's own latency, without the queue behind the
 other eight on a machine whose cores the mix saturates). Prints throughput and p50/p95/p99 per endpoint; the last line is one JSON object keyed by endpoint.
 Tokens are minted in this process as the app mints them (``app.auth.tokens``), so no login is measured.
 """
@@ -128,7 +128,7 @@ def prepare(app, n_reads: int, n_writes: int, seed: int) -> dict[str, list[tuple
     }
 
 
-def paced(port: int, lists: dict, rate: float, duration: int, seed: int) -> dict:
+def paced(port: int, lists: dict, rate: float, duration: int, seed: int, used: dict | None = None) -> dict:
     """The mix as an open loop: requests arrive at ``rate`` per second in all (Poisson, an equal share per
     endpoint), whether or not the earlier ones are answered, and each latency is counted from the moment its
     request was due, not from when a client got round to sending it (no coordinated omission). Results in the
@@ -139,11 +139,13 @@ def paced(port: int, lists: dict, rate: float, duration: int, seed: int) -> dict
 
     rng = random.Random(seed)
     due = []
+    used = {} if used is None else used  # rows each endpoint sent in earlier runs: writes are never sent twice
     for name in ENDPOINTS:
-        t, i = rng.expovariate(rate / len(ENDPOINTS)), 0
+        t, i = rng.expovariate(rate / len(ENDPOINTS)), used.get(name, 0)
         while t < duration:
             due.append((t, name, lists[name][i % len(lists[name])]))
             t, i = t + rng.expovariate(rate / len(ENDPOINTS)), i + 1
+        used[name] = i
     due.sort(key=lambda d: d[0])
     local = threading.local()
     out = {name: [] for name in ENDPOINTS}  # (latency s, status)
@@ -155,15 +157,23 @@ def paced(port: int, lists: dict, rate: float, duration: int, seed: int) -> dict
             headers["If-Match"] = if_match
         if body:
             headers["Content-Type"] = "application/json"
-        try:
-            conn = getattr(local, "conn", None) or http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-            local.conn = conn
-            conn.request(method, path, body=body or None, headers=headers)
-            resp = conn.getresponse()
-            resp.read()
-            status = resp.status
-        except OSError:
-            local.conn, status = None, 0
+        status = 0
+        for fresh in (False, True):  # as any HTTP client: a kept-alive connection the server closed is redialled
+            kept = None if fresh else getattr(local, "conn", None)
+            try:
+                conn = local.conn = kept or http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                conn.request(method, path, body=body or None, headers=headers)
+                resp = conn.getresponse()
+                resp.read()
+                status = resp.status
+                break
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+                local.conn = None
+                if kept is None:
+                    break
+            except OSError:
+                local.conn = None
+                break
         out[name].append((time.perf_counter() - at, status))
 
     began = time.perf_counter()
@@ -184,6 +194,22 @@ def paced(port: int, lists: dict, rate: float, duration: int, seed: int) -> dict
                          "socket_errors": sum(1 for _, st in got if st == 0), "p50_us": pct(0.50),
                          "p95_us": pct(0.95), "p99_us": pct(0.99), "mean_us": int(sum(lat) / len(lat) * 1e6)}
     return results
+
+
+def merge_runs(runs: list[dict]) -> dict:
+    """Several runs of the same mix as one result: each percentile the median of the runs' (the machine is
+    shared and noisy), counts summed, and every run's p95 kept (``p95_runs_us``) to show the spread."""
+    from statistics import median
+
+    if len(runs) == 1:
+        return runs[0]
+    merged = {}
+    for name in runs[0]:
+        rs = [r[name] for r in runs]
+        merged[name] = {k: sum(r[k] for r in rs) for k in ("requests", "duration_us", "non2xx", "socket_errors")}
+        merged[name].update({k: int(median(r[k] for r in rs)) for k in ("p50_us", "p95_us", "p99_us", "mean_us")})
+        merged[name]["p95_runs_us"] = [r["p95_us"] for r in rs]
+    return merged
 
 
 def run(a) -> dict:
@@ -242,7 +268,9 @@ def run(a) -> dict:
 
         results = {}
         if a.rate:  # the mix at a set arrival rate, below what the machine can serve
-            results = paced(port, lists, a.rate, a.duration, a.seed)
+            used: dict = {}
+            runs = [paced(port, lists, a.rate, a.duration, a.seed + k, used) for k in range(a.repeat)]
+            results = merge_runs(runs)
         elif a.alone:  # one endpoint at a time: its own latency, not the queue behind the others
             for name in ENDPOINTS:
                 start(name)
@@ -264,14 +292,16 @@ def run(a) -> dict:
     base = results["ping"]["requests"] / (results["ping"]["duration_us"] / 1e6) or float("nan")
     report = {"_run": {"cardholders": cardholders, "workers": a.workers, "threads": a.threads,
                        "connections_per_endpoint": a.connections, "duration_s": a.duration, "alone": a.alone,
-                       "rate": a.rate,
+                       "rate": a.rate, "repeat": a.repeat if a.rate else 1,
                        "load_average": round(os.getloadavg()[0], 1)}}
     print(f"{cardholders:,} cardholders; gunicorn {a.workers} workers x {a.threads} threads; "
           f"{a.connections} connection(s) per endpoint, "
           f"{f'the mix arriving at {a.rate:g} requests/s in all' if a.rate else 'one endpoint at a time' if a.alone else f'all {len(ENDPOINTS)} at once'}"
-          f" for {a.duration} s each "
+          f" for {a.duration} s each"
+          f"{f', {a.repeat} runs (median of each percentile)' if a.rate and a.repeat > 1 else ''} "
           f"(load average {os.getloadavg()[0]:.1f})")
-    print(f"{'endpoint':<20}{'req/s':>9}{'÷ ping':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'non-2xx':>9}")
+    print(f"{'endpoint':<20}{'req/s':>9}{'÷ ping':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'non-2xx':>9}"
+          f"{'  p95 ms of each run' if a.rate and a.repeat > 1 else ''}")
     for name in ENDPOINTS:
         r = results[name]
         rps = r["requests"] / (r["duration_us"] / 1e6)
@@ -279,9 +309,11 @@ def run(a) -> dict:
                         "p50_ms": round(r["p50_us"] / 1000, 1), "p95_ms": round(r["p95_us"] / 1000, 1),
                         "p99_ms": round(r["p99_us"] / 1000, 1), "requests": r["requests"],
                         "non2xx": r["non2xx"], "socket_errors": r["socket_errors"]}
+        if "p95_runs_us" in r:
+            report[name]["p95_runs_ms"] = [round(v / 1000, 1) for v in r["p95_runs_us"]]
         x = report[name]
         print(f"{name:<20}{x['rps']:>9.1f}{x['ratio_to_ping']:>8.3f}{x['p50_ms']:>9.1f}{x['p95_ms']:>9.1f}"
-              f"{x['p99_ms']:>9.1f}{x['non2xx']:>9}")
+              f"{x['p99_ms']:>9.1f}{x['non2xx']:>9}  {' '.join(f'{v:g}' for v in x.get('p95_runs_ms', []))}")
     shutil.rmtree(tmp, ignore_errors=True)
     return report
 
@@ -307,6 +339,9 @@ def main(argv=None) -> int:
     ap.add_argument("--rate", type=float, default=0,
                     help="requests/s in all: the mix as an open loop at this arrival rate (latency under a load the "
                          "machine can carry), instead of wrk's closed loop")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="with --rate: run the paced mix this many times on the same server and report each "
+                         "percentile's median over the runs")
     ap.add_argument("--alone", action="store_true",
                     help="run the endpoints one after the other instead of all at once (latency without the mix's queue)")
     ap.add_argument("--reads", type=int, default=2000)

@@ -126,14 +126,14 @@ def test_http_send_connects_to_the_checked_address_with_the_name_in_host(ctx, no
     httpd = _server(seen)
     port = httpd.server_address[1]
     try:
-        status = webhooks.http_send(f"http://user:p%40ss@{NAME}:{port}/hook?x=1", b'{"a":1}',
+        status = webhooks.http_send(f"http://user:p%40ss@{NAME}:{port}/hook/回调?x=1", b'{"a":1}',
                                     {"content-type": "application/json"}, "127.0.0.1")
     finally:
         httpd.shutdown()
         httpd.server_close()
     assert status == 204
     (path, host, body, authorization), = seen.requests
-    assert (path, host, body) == ("/hook?x=1", f"{NAME}:{port}", b'{"a":1}')
+    assert (path, host, body) == ("/hook/%E5%9B%9E%E8%B0%83?x=1", f"{NAME}:{port}", b'{"a":1}')
     assert authorization == "Basic dXNlcjpwQHNz"  # user:p@ss, as requests sent URL credentials
 
 

@@ -113,6 +113,9 @@ class Config:
     WEBHOOK_BACKOFF_MAX = _int("SSC_WEBHOOK_BACKOFF_MAX", 6 * 3600)
     WEBHOOK_TIMEOUT = _int("SSC_WEBHOOK_TIMEOUT", 10)
     WEBHOOK_ALLOW_HTTP = os.environ.get("SSC_WEBHOOK_ALLOW_HTTP", "0") == "1"  # else https:// URLs only
+    # "1": a webhook may point inside a private network (a developer's local receiver); else every address
+    # of its host must be public, at registration and at each attempt (SSRF; webhooks.addresses_to_call).
+    WEBHOOK_ALLOW_PRIVATE = os.environ.get("SSC_WEBHOOK_ALLOW_PRIVATE", "0") == "1"
     # Art. 13: who holds each settlement account's money (app.services.settlement_port). Keys: "medical",
     # "financial", or "financial:<bank code>" for one bank's core; values "package.module:Class". The
     # embedded double-entry ledger is the default for both (demo, tests, `make run`).

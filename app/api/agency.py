@@ -362,12 +362,15 @@ def _own_endpoint(endpoint_id: int) -> WebhookEndpoint:
 def add_webhook(body):
     """Have the feed's events pushed to ``url`` (Standard Webhooks: ``webhook-id``, ``webhook-timestamp``,
     ``webhook-signature: v1,<base64 HMAC-SHA256 of id.timestamp.body>``), retried with exponential backoff;
-    the body carries no personal data (read the feed for the masked holder). The secret is shown once."""
+    the body carries no personal data (read the feed for the masked holder). The secret is shown once.
+    Every address the URL's host resolves to must be on the public internet, now and at each delivery
+    (422 on ``url`` here; an attempt logged ``address_not_allowed`` later)."""
     actor = current_actor()
     disclosure.agency_field(db.session, actor)
     if db.session.scalar(select(WebhookEndpoint.id).where(WebhookEndpoint.agency_id == actor.agency_id,
                                                           WebhookEndpoint.active.is_(True)).limit(5).offset(4)):
         raise InvalidInput("An agency has at most 5 active webhooks.", field="url")
+    webhooks.addresses_to_call(body["url"])  # refused (422 on url) when the host is inside a private network
     secret = webhooks.new_secret()
     endpoint = WebhookEndpoint(agency_id=actor.agency_id, url=body["url"], secret=secret, active=True)
     db.session.add(endpoint)

@@ -11,26 +11,50 @@ Signature (standardwebhooks.com): headers ``webhook-id`` (the event's stable id)
 (Unix seconds) and ``webhook-signature: v1,<base64 HMAC-SHA256 of "id.timestamp.body">`` keyed with the
 base64-decoded part of the endpoint's ``whsec_…`` secret. The body is the event as the feed gives it,
 without personal data (ids, statuses, reason codes): the holder's masked data are read from the feed,
-where the read is audited."""
+where the read is audited.
+
+Addresses (SSRF): an agency's URL must not make this server call inside a network, ours or any (the
+cloud metadata service, the database, an admin port on loopback). :func:`addresses_to_call` is the one
+rule: the host is resolved once and refused when it does not resolve or when ANY of its addresses is not
+globally routable (IPv4 inside IPv6 judged as that IPv4 address). It is applied at registration (a 422
+on ``url``, nothing stored) and again before every attempt, since DNS may change afterwards (rebinding):
+a refused address is a failed attempt logged ``address_not_allowed``, no request made, retried on the
+backoff like any failure. :func:`http_send` then connects to the address just checked (Host header, TLS
+SNI and the certificate check stay on the URL's name), so no second lookup can hand it another address:
+there is no window between the check and the connection. Redirects are not followed and no proxy is
+used (``HTTP(S)_PROXY`` is ignored). One address per attempt: the first the resolver gives (the
+system's preference order); a receiver unreachable there fails that attempt. ``WEBHOOK_ALLOW_PRIVATE``
+(``SSC_WEBHOOK_ALLOW_PRIVATE=1``) lifts the address rule for a developer's or a test's local receiver; a
+host that does not resolve stays refused. Both refusals read the same, to the agency as in the log, so
+that the server's resolver is no oracle of which internal names exist."""
 from __future__ import annotations
 
 import base64
 import hashlib
 import hmac
+import http.client
+import ipaddress
 import json
 import secrets
+import socket
+import ssl
 from datetime import timedelta
+from socket import getaddrinfo  # a name of this module's own: tests give it a resolver without touching socket's
 from typing import Callable
+from urllib.parse import quote, unquote, urlsplit
 
 from flask import current_app
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from app.models import Agency, AgencyEvent, WebhookDelivery, WebhookEndpoint
+from app.i18n import N_
 from app.models.enums import AgencyKind
 from app.services import clock
+from app.services.errors import InvalidInput
 
-Sender = Callable[[str, bytes, dict], int]  # (url, body, headers) -> HTTP status; raises on transport errors
+# (url, body, headers, address) -> HTTP status; connects to ``address`` (checked), raises on transport errors
+Sender = Callable[[str, bytes, dict, str], int]
 
 
 def new_secret() -> str:
@@ -74,11 +98,92 @@ def backoff(attempt: int) -> timedelta:
     return timedelta(seconds=min(cfg["WEBHOOK_BACKOFF_BASE"] * 2 ** (attempt - 1), cfg["WEBHOOK_BACKOFF_MAX"]))
 
 
-def http_send(url: str, body: bytes, headers: dict) -> int:
-    import requests
+class AddressNotAllowed(InvalidInput):
+    """A webhook URL whose host is not to be called: it does not resolve, or an address of it is inside a
+    private network. One message for both (no oracle of internal names)."""
 
-    return requests.post(url, data=body, headers=headers, timeout=current_app.config["WEBHOOK_TIMEOUT"],
-                         allow_redirects=False).status_code
+    def __init__(self):
+        super().__init__(N_("The webhook URL's host resolves to an address inside a private network, or to "
+                            "none: webhooks are sent to addresses on the public internet only."), field="url")
+
+
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")  # RFC 6052's well-known prefix: the IPv4 address in the low 32 bits
+
+
+def _public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if isinstance(ip, ipaddress.IPv6Address):
+        inner = ip.ipv4_mapped or ip.sixtofour or (ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF) if ip in _NAT64
+                                                   else None)
+        if inner is not None:
+            return _public(inner)
+    return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_unspecified)
+
+
+def addresses_to_call(url: str) -> list[str]:
+    """The addresses of ``url``'s host that this server may connect to, in the resolver's order (deduplicated):
+    the host resolved once (``getaddrinfo``). Raises :class:`AddressNotAllowed` (422 on ``url``) when it does
+    not resolve, or, unless ``WEBHOOK_ALLOW_PRIVATE``, when ANY address is not globally routable: loopback,
+    private, shared (100.64/10), link-local (169.254.169.254, the metadata service), unique-local,
+    documentation, multicast, reserved, unspecified; an IPv4 address inside IPv6 (mapped, NAT64, 6to4) is
+    judged as that IPv4 address. Any one such address is enough: the name may hand out each in turn."""
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
+        if not host:
+            raise AddressNotAllowed()
+        found = getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        addresses = list(dict.fromkeys(info[4][0] for info in found))
+        ips = [ipaddress.ip_address(a.split("%", 1)[0]) for a in addresses]  # fe80::1%eth0: the scope dropped
+    except (OSError, UnicodeError, ValueError):  # gaierror, a label too long, a bad port or address
+        raise AddressNotAllowed() from None
+    if not addresses or not (current_app.config.get("WEBHOOK_ALLOW_PRIVATE") or all(map(_public, ips))):
+        raise AddressNotAllowed()
+    return addresses
+
+
+def tls_context() -> ssl.SSLContext:
+    """TLS of deliveries: the system's CA certificates, the certificate checked against the URL's name."""
+    return ssl.create_default_context()
+
+
+class _Pinned(http.client.HTTPConnection):
+    """http.client's connection to the one address checked by :func:`addresses_to_call`: the TCP connection
+    goes to ``address``; the Host header (http.client's, from ``host``), TLS SNI and the certificate check stay
+    on the URL's name. No lookup of the name happens here."""
+
+    def __init__(self, host: str, port: int, address: str, timeout: float, tls: ssl.SSLContext | None):
+        super().__init__(host, port, timeout=timeout)
+        self.address, self.tls = address, tls
+        self.default_port = 443 if tls else 80  # Host names the port only when it is not the scheme's
+
+    def connect(self):
+        sock = socket.create_connection((self.address, self.port), self.timeout)
+        try:
+            self.sock = self.tls.wrap_socket(sock, server_hostname=self.host) if self.tls else sock
+        except BaseException:
+            sock.close()
+            raise
+
+
+def http_send(url: str, body: bytes, headers: dict, address: str) -> int:
+    """POST ``body`` to ``url`` at ``address`` (see :class:`_Pinned`); the HTTP status. Redirects are not
+    followed; credentials in the URL (``https://user:pw@host/``) are sent as HTTP Basic, as requests did."""
+    parts = urlsplit(url)
+    https = parts.scheme == "https"
+    host = parts.hostname.encode("idna").decode("ascii")  # 例子.中国 → xn--fsqu00a.xn--fiqs8s (Host, SNI)
+    conn = _Pinned(host, parts.port or (443 if https else 80), address, current_app.config["WEBHOOK_TIMEOUT"],
+                   tls_context() if https else None)
+    headers = dict(headers)
+    if parts.username is not None:
+        creds = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
+        headers["Authorization"] = "Basic " + base64.b64encode(creds).decode()
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    target = quote(target, safe="!#$%&'()*+,/:;=?@[]~")  # /回调 → /%E5%9B%9E%E8%B0%83, as requests sent it
+    try:
+        conn.request("POST", target, body=body, headers=headers)
+        return conn.getresponse().status
+    finally:
+        conn.close()
 
 
 def attempt(session: Session, delivery: WebhookDelivery, send: Sender) -> None:
@@ -92,9 +197,14 @@ def attempt(session: Session, delivery: WebhookDelivery, send: Sender) -> None:
                "webhook-signature": sign(endpoint.secret, event.id, ts, body)}
     status, error = None, None
     try:
-        status = send(endpoint.url, body, headers)
-    except Exception as e:  # noqa: BLE001 - any transport failure is a failed attempt, logged
-        error = type(e).__name__
+        address = addresses_to_call(endpoint.url)[0]  # again: the name may resolve elsewhere by now
+    except AddressNotAllowed:
+        error = "address_not_allowed"  # no request made
+    else:
+        try:
+            status = send(endpoint.url, body, headers, address)
+        except Exception as e:  # noqa: BLE001 - any transport failure is a failed attempt, logged
+            error = type(e).__name__
     delivery.attempt_count += 1
     ok = status is not None and 200 <= status < 300
     entry = {"at": now.isoformat(), "status": status, "error": error}

@@ -385,17 +385,22 @@ def verify_standard_webhook(secret: str, headers: dict, body: bytes) -> None:
 
 @pytest.fixture
 def hooks(app, monkeypatch):
+    """A local receiver (http://127.0.0.1:9/…): plain HTTP and private addresses allowed, as a developer's."""
     monkeypatch.setitem(app.config, "WEBHOOK_RUNNER", "manual")
     monkeypatch.setitem(app.config, "WEBHOOK_ALLOW_HTTP", True)
+    monkeypatch.setitem(app.config, "WEBHOOK_ALLOW_PRIVATE", True)
     monkeypatch.setitem(app.config, "WEBHOOK_BACKOFF_BASE", 30)
 
 
 class Receiver:
-    def __init__(self, statuses):
-        self.statuses, self.calls = list(statuses), []
+    """A fake sender: records each call (and the address it was told to connect to), answers ``statuses``."""
 
-    def __call__(self, url, body, headers):
+    def __init__(self, statuses):
+        self.statuses, self.calls, self.addresses = list(statuses), [], []
+
+    def __call__(self, url, body, headers, address):
         self.calls.append((url, body, dict(headers)))
+        self.addresses.append(address)
         status = self.statuses.pop(0) if self.statuses else 200
         if status == "timeout":
             raise TimeoutError("no answer")
@@ -491,6 +496,171 @@ def test_webhook_url_is_https_and_bad_input_is_problem_json(client, world, auth,
     assert_problem(client.post("/api/agency/webhooks", json={"url": "http://example.test/h"}, headers=med), 422)
     assert_problem(client.post("/api/agency/webhooks", json={"url": "not a url"}, headers=med), 422)
     assert_problem(client.delete("/api/agency/webhooks/999", headers=med), 404)
+
+
+# ---------------------------------------------------------------- webhook addresses (SSRF)
+
+PUBLIC_V4, PUBLIC_V6 = "93.184.215.14", "2606:2800:21f:cb07:6820:80da:af6b:8b2c"
+
+
+@pytest.fixture
+def dns(monkeypatch):
+    """The webhooks module's resolver, of the test's own: ``dns["name"] = [addresses]``; IP literals and
+    ``localhost`` go to the system's resolver (no network), any other name does not resolve. No real DNS."""
+    import socket
+
+    from app.services import webhooks
+
+    names: dict[str, list[str]] = {}
+    real = webhooks.getaddrinfo
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if host in names:
+            return [(socket.AF_INET6, socket.SOCK_STREAM, 6, "", (a, port or 0, 0, 0)) if ":" in a
+                    else (socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, port or 0)) for a in names[host]]
+        try:
+            import ipaddress
+
+            ipaddress.ip_address(host)
+        except ValueError:
+            if host != "localhost" and not host.isdigit():
+                raise socket.gaierror(socket.EAI_NONAME, "Name or service not known") from None
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(webhooks, "getaddrinfo", getaddrinfo)
+    return names
+
+
+@pytest.fixture
+def private_refused(app, monkeypatch):
+    """The default (SSC_WEBHOOK_ALLOW_PRIVATE unset), whatever the developer's environment says."""
+    monkeypatch.setitem(app.config, "WEBHOOK_ALLOW_PRIVATE", False)
+
+
+def _webhooks(client, headers) -> list[dict]:
+    return client.get("/api/agency/webhooks", headers=headers).get_json()
+
+
+INSIDE = ["https://127.0.0.1/hook", "https://10.0.0.5/hook", "https://169.254.169.254/latest/meta-data",
+          "https://[::1]/hook", "https://localhost/hook", "https://2130706433/hook",  # 127.0.0.1 as one number
+          "https://internal.agency.example/hook",
+          "https://mixed.agency.example/hook"]
+
+
+@pytest.mark.parametrize("url", INSIDE)
+def test_webhook_url_inside_a_private_network_is_refused(client, world, auth, dns, private_refused, url):
+    """Security (SSRF): an agency cannot have this server call an address inside a network, ours or any:
+    loopback, private ranges, the cloud metadata service, a name that resolves there, or a name with ANY
+    address there beside public ones. 422 on ``url``, nothing stored."""
+    dns["internal.agency.example"] = ["10.20.0.7"]
+    dns["mixed.agency.example"] = [PUBLIC_V4, "192.168.1.10"]
+    med = key_headers(make_credential(client, world, auth, agency="MED"))
+    body = assert_problem(client.post("/api/agency/webhooks", json={"url": url}, headers=med), 422)
+    assert body["field"] == "url" and "private network" in body["detail"]
+    assert _webhooks(client, med) == []
+    zh = client.post("/api/agency/webhooks", json={"url": url}, headers={**med, "Accept-Language": "zh-CN"})
+    assert "内部网络" in zh.get_json()["detail"]
+
+
+def test_webhook_url_whose_host_does_not_resolve_is_refused(client, world, auth, dns, private_refused):
+    med = key_headers(make_credential(client, world, auth, agency="MED"))
+    body = assert_problem(client.post("/api/agency/webhooks", json={"url": "https://nowhere.agency.example/h"},
+                                      headers=med), 422)
+    assert body["field"] == "url"
+    assert _webhooks(client, med) == []
+
+
+def test_webhook_url_on_public_addresses_is_accepted(client, world, auth, dns, private_refused):
+    dns["hooks.agency.example"] = [PUBLIC_V4, PUBLIC_V6]
+    med = key_headers(make_credential(client, world, auth, agency="MED"))
+    resp = client.post("/api/agency/webhooks", json={"url": "https://hooks.agency.example/h"}, headers=med)
+    assert resp.status_code == 201, resp.get_data(as_text=True)
+    assert [h["url"] for h in _webhooks(client, med)] == ["https://hooks.agency.example/h"]
+
+
+@pytest.mark.parametrize("url", ["https://127.0.0.1:8443/hook", "https://localhost/hook",
+                                 "https://internal.agency.example/hook"])
+def test_webhook_url_inside_a_private_network_is_allowed_with_webhook_allow_private(client, world, auth, dns,
+                                                                                    app, monkeypatch, url):
+    """WEBHOOK_ALLOW_PRIVATE (SSC_WEBHOOK_ALLOW_PRIVATE=1): a developer's local receiver."""
+    monkeypatch.setitem(app.config, "WEBHOOK_ALLOW_PRIVATE", True)
+    dns["internal.agency.example"] = ["10.20.0.7"]
+    med = key_headers(make_credential(client, world, auth, agency="MED"))
+    resp = client.post("/api/agency/webhooks", json={"url": url}, headers=med)
+    assert resp.status_code == 201, resp.get_data(as_text=True)
+    # A host that does not resolve stays refused.
+    assert_problem(client.post("/api/agency/webhooks", json={"url": "https://nowhere.agency.example/h"},
+                               headers=med), 422)
+
+
+def test_webhook_delivery_to_a_host_now_inside_a_private_network_is_a_failed_attempt_without_request(
+        client, world, auth, session, medical_card, hooks, dns, clock, app, monkeypatch):
+    """DNS rebinding: the name was public at registration and resolves to 127.0.0.1 at send time. The attempt
+    fails without any request (logged ``address_not_allowed``) and is retried on the backoff; the sender is
+    told to connect to the address that was checked, never to look the name up again."""
+    from app.services import webhooks
+
+    monkeypatch.setitem(app.config, "WEBHOOK_ALLOW_PRIVATE", False)
+    dns["hooks.agency.example"] = [PUBLIC_V4]
+    med = key_headers(make_credential(client, world, auth, agency="MED"))
+    hook = client.post("/api/agency/webhooks", json={"url": "https://hooks.agency.example/h"}, headers=med).get_json()
+    _lock(world, session, medical_card, Field.MEDICAL)
+    dns["hooks.agency.example"] = ["127.0.0.1"]
+    receiver = Receiver([200])
+    assert webhooks.run_due(session, receiver) == 1
+    assert receiver.calls == []  # no request made
+    log = client.get(f"/api/agency/webhooks/{hook['id']}/deliveries", headers=med).get_json()
+    assert log[0]["status"] == "pending" and log[0]["attempt_count"] == 1
+    (first,) = log[0]["attempts"]
+    assert first["error"] == "address_not_allowed" and first["status"] is None and "next" in first
+    # The name is public again: the retry is sent, to the address just checked.
+    dns["hooks.agency.example"] = [PUBLIC_V4]
+    clock.advance(seconds=30)
+    assert webhooks.run_due(session, receiver) == 1
+    assert receiver.addresses == [PUBLIC_V4]
+    log = client.get(f"/api/agency/webhooks/{hook['id']}/deliveries", headers=med).get_json()
+    assert log[0]["status"] == "delivered" and [a["error"] for a in log[0]["attempts"]] == ["address_not_allowed",
+                                                                                             None]
+
+
+def test_webhook_reaches_a_local_receiver_over_http_with_the_default_sender(client, world, auth, session,
+                                                                            medical_card, hooks):
+    """The real sender (webhooks.http_send, not a fake) end to end: a receiver on 127.0.0.1, allowed by
+    WEBHOOK_ALLOW_PRIVATE, gets the signed event."""
+    import http.server
+    import threading
+
+    from standardwebhooks import Webhook
+
+    from app.services import webhooks
+
+    got = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            got.append((self.path, dict(self.headers), self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        med = key_headers(make_credential(client, world, auth, agency="MED"))
+        url = f"http://127.0.0.1:{httpd.server_address[1]}/hook"
+        hook = client.post("/api/agency/webhooks", json={"url": url}, headers=med).get_json()
+        _lock(world, session, medical_card, Field.MEDICAL)
+        assert webhooks.run_due(session) == 1
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    (path, headers, body), = got
+    headers = {k.lower(): v for k, v in headers.items()}
+    assert path == "/hook" and Webhook(hook["secret"]).verify(body, headers)["type"] == "field.locked"
+    session.expire_all()
+    assert session.scalars(select(WebhookDelivery.status)).all() == ["delivered"]
 
 
 def _off_the_event_loop(fn):

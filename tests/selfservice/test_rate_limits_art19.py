@@ -288,6 +288,7 @@ def _failures(session, card) -> int:
 def _too_many_page(resp, *texts: str) -> str:
     """429 as a page of the phone app (not problem+json, no stack trace) saying so in the holder's language."""
     html = page_html(resp, 429)
+    assert int(resp.headers["Retry-After"]) > 0
     for text in texts:
         assert text in html, html[:2000]
     return html

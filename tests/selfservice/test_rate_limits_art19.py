@@ -22,6 +22,11 @@ from tests.web.conftest import csrf_from, page_html
 from tests.web.phone.conftest import phone_login_with
 
 
+# A wrong PIN. Not 000001: the log guard takes every PIN sent to the API as a secret, and the first
+# complaint of a later test in the same worker is TS-2026-000001 in the SQL log.
+WRONG_PIN = "907531"
+
+
 def _storage_uri() -> str:
     """RATELIMIT_STORAGE_URI, with a Redis database of its own per xdist worker: a limiter.reset() or a
     card id counted in one worker must not touch another worker's counts (gw0 -> db N, gw1 -> N-1, ...)."""
@@ -196,7 +201,7 @@ def _etag(client, headers, card_id, ip):
 
 
 @pytest.mark.parametrize("suffix,body,state", [
-    ("pin-change", {"old_pin": "000001", "new_pin": "246810"}, CardStatus.ACTIVE),
+    ("pin-change", {"old_pin": WRONG_PIN, "new_pin": "246810"}, CardStatus.ACTIVE),
     ("pin-reset", {"new_pin": "246810"}, CardStatus.ACTIVE),  # refused without the ID check, still counted
     ("activation", {"pin": "111111"}, CardStatus.ISSUED),  # refused as too easy, still counted
 ])
@@ -227,7 +232,7 @@ def test_pin_endpoints_limited_per_address(limited_app):
     for card in cards:
         for _ in range(2):
             statuses.append(client.post(f"/api/cards/{card.id}/pin-change",
-                                        json={"old_pin": "000001", "new_pin": "246810"},
+                                        json={"old_pin": WRONG_PIN, "new_pin": "246810"},
                                         headers={**headers, "If-Match": _etag(client, headers, card.id, "10.0.6.1")},
                                         **_from("10.0.6.1")).status_code)
     assert statuses[:4] == [403] * 4 and statuses[4:] == [429, 429]
@@ -240,7 +245,7 @@ def test_pin_limits_count_only_authenticated_calls(limited_app):
     world.session.commit()
     client = app.test_client()
     for i in range(8):
-        problem(client.post(f"/api/cards/{card.id}/pin-change", json={"old_pin": "000001", "new_pin": "246810"},
+        problem(client.post(f"/api/cards/{card.id}/pin-change", json={"old_pin": WRONG_PIN, "new_pin": "246810"},
                             **_from(f"10.0.7.{i}")), 401)
     headers = _teller(client, "10.0.7.50")
     resp = client.post(f"/api/cards/{card.id}/pin-change", json={"old_pin": "135790", "new_pin": "246810"},
@@ -301,14 +306,14 @@ def test_pin_change_page_is_rate_limited_per_card_art19(limited_app):
     session.commit()
     client = _phone_client(app, session, card.person, "10.0.8.1")
     for i in range(4):  # the two new PINs differ: refused before any PIN is checked, still a try
-        assert _pin_form(client, session, card, f"10.0.8.{10 + i}", "000001", again="246803").status_code == 422
-    assert _pin_form(client, session, card, "10.0.8.20", "000001").status_code == 403  # a wrong PIN
+        assert _pin_form(client, session, card, f"10.0.8.{10 + i}", WRONG_PIN, again="246803").status_code == 422
+    assert _pin_form(client, session, card, "10.0.8.20", WRONG_PIN).status_code == 403  # a wrong PIN
     assert _failures(session, card) == 1
     before = snapshot(session, [card.person_id])
-    html = _too_many_page(_pin_form(client, session, card, "10.0.8.21", "000002"),
+    html = _too_many_page(_pin_form(client, session, card, "10.0.8.21", WRONG_PIN),
                           "Too many tries", "Wait a minute and try again.")
     assert '<html lang="en"' in html
-    html = _too_many_page(_pin_form(client, session, card, "10.0.8.22", "000003", lang="zh-CN"),
+    html = _too_many_page(_pin_form(client, session, card, "10.0.8.22", WRONG_PIN, lang="zh-CN"),
                           "尝试次数过多", "请稍等一分钟后重试。")
     assert '<html lang="zh' in html
     assert _failures(session, card) == 1 and snapshot(session, [card.person_id]) == before  # nothing changed
@@ -326,11 +331,11 @@ def test_pin_change_page_is_rate_limited_per_address_art19(limited_app):
     cards = [world.card(CardStatus.ACTIVE) for _ in range(3)]
     session.commit()
     clients = [_phone_client(app, session, card.person, f"10.0.9.{i}") for i, card in enumerate(cards)]
-    statuses = [_pin_form(client, session, card, "10.0.9.50", "000001").status_code
+    statuses = [_pin_form(client, session, card, "10.0.9.50", WRONG_PIN).status_code
                 for client, card in zip(clients, cards) for _ in range(2)]
     assert statuses[:4] == [403] * 4 and statuses[4:] == [429, 429]
     assert [_failures(session, card) for card in cards] == [2, 2, 0]  # the refused tries checked no PIN
-    _too_many_page(_pin_form(clients[2], session, cards[2], "10.0.9.50", "000001", lang="zh-CN"), "尝试次数过多")
+    _too_many_page(_pin_form(clients[2], session, cards[2], "10.0.9.50", WRONG_PIN, lang="zh-CN"), "尝试次数过多")
     # from another address the same holder goes on
     assert _pin_form(clients[2], session, cards[2], "10.0.9.51", PIN).status_code == 302
 
@@ -345,12 +350,12 @@ def test_pin_change_page_and_api_count_the_same_tries_art19(limited_app):
     for i in range(3):  # a new PIN that is not six digits: refused as input, still a try
         ip = f"10.0.10.{i}"
         headers = _teller(api, ip)
-        resp = api.post(f"/api/cards/{card.id}/pin-change", json={"old_pin": "000001", "new_pin": "1"},
+        resp = api.post(f"/api/cards/{card.id}/pin-change", json={"old_pin": WRONG_PIN, "new_pin": "1"},
                         headers={**headers, "If-Match": _etag(api, headers, card.id, ip)}, **_from(ip))
         assert resp.status_code == 422, resp.get_data(as_text=True)
     client = _phone_client(app, session, card.person, "10.0.10.20")
     for i in range(2):
-        assert _pin_form(client, session, card, f"10.0.10.{30 + i}", "000001", again="246803").status_code == 422
+        assert _pin_form(client, session, card, f"10.0.10.{30 + i}", WRONG_PIN, again="246803").status_code == 422
     _too_many_page(_pin_form(client, session, card, "10.0.10.40", PIN), "Too many tries")
     headers = _teller(api, "10.0.10.41")
     _too_many(api.post(f"/api/cards/{card.id}/pin-change", json={"old_pin": PIN, "new_pin": "246802"},
@@ -366,7 +371,7 @@ def test_pin_change_page_limits_count_only_signed_in_posts_art19(limited_app):
     session.commit()
     stranger = app.test_client()
     for i in range(8):
-        assert stranger.post(PIN_PAGE, data={"old_pin": "000001", "new_pin": "246802", "new_pin_again": "246802"},
+        assert stranger.post(PIN_PAGE, data={"old_pin": WRONG_PIN, "new_pin": "246802", "new_pin_again": "246802"},
                              **_from(f"10.0.11.{i}")).status_code in (400, 401)
     client = _phone_client(app, session, card.person, "10.0.11.50")
     assert _pin_form(client, session, card, "10.0.11.50", PIN).status_code == 302

@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import unicodedata
+from collections.abc import Callable
 
 from flask import current_app, g, request
 from flask_limiter.util import get_remote_address
@@ -102,18 +103,32 @@ def per_account() -> str:
     return _keyed("user", name) if name else f"ip:{get_remote_address()}"
 
 
-def per_card() -> str:
-    return f"card:{(request.view_args or {}).get('card_id')}"
+def per_card(card_id: Callable[[], int | None] | None = None) -> str:
+    """The card a PIN step is about: the URL's ``card_id`` (the API), or what ``card_id()`` finds (a page
+    without one in its URL: the signed-in holder's card). Its database id, never its number. No card (the
+    step will be refused): the client address."""
+    card = card_id() if card_id is not None else (request.view_args or {}).get("card_id")
+    return f"card:{card}" if card is not None else f"ip:{get_remote_address()}"
 
 
 def _setting(name: str):
     return lambda: current_app.config[name]
 
 
-def pin_limited(view):
-    """Rate limits of the PIN endpoints (change, reset, activation; Art. 19): per address and per card."""
-    view = limiter.limit(_setting("RATELIMIT_PIN_CARD"), key_func=per_card)(view)
-    return limiter.limit(_setting("RATELIMIT_PIN"))(view)
+def pin_limited(op: str, *, card_id: Callable[[], int | None] | None = None, methods: list[str] | None = None):
+    """Rate limits of a PIN step (change, reset, activation; Art. 19): per address (``RATELIMIT_PIN``) and
+    per card (``RATELIMIT_PIN_CARD``), one count per step across every channel that offers it (the API's
+    ``/api/cards/{id}/pin-change`` and the phone's page ``/m/self/pin``), so that neither doubles the tries.
+    ``card_id``: how a page without the card in its URL finds it (see :func:`per_card`); ``methods``: only
+    these are counted (a page's GET shows the form and is not). Put it under the sign-in check (the
+    policy), so that strangers cannot use up a holder's tries."""
+
+    def decorate(view):
+        view = limiter.shared_limit(_setting("RATELIMIT_PIN_CARD"), scope=f"pin-card:{op}",
+                                    key_func=lambda: per_card(card_id), methods=methods)(view)
+        return limiter.shared_limit(_setting("RATELIMIT_PIN"), scope=f"pin:{op}", methods=methods)(view)
+
+    return decorate
 
 
 class OtpLoginIn(DocumentQuery):

@@ -171,7 +171,7 @@ def _register(suffix: str, op: Op, schema: type, call: Call, status: int) -> Non
     decorated = blp.response(status, CardOut)(view)
     decorated = blp.arguments(schema)(decorated)
     if op in PIN_OPS:  # Art. 19: rate-limited per address and per card (after authentication)
-        decorated = pin_limited(decorated)
+        decorated = pin_limited(op)(decorated)
     decorated = allow(op=op)(decorated)
     blp.route(f"/<int:card_id>/{suffix}", methods=["POST"], endpoint=f"card_{op}",
               parameters=[IF_MATCH_PARAM])(decorated)

@@ -1,6 +1,7 @@
 """Rate limits (Art. 19: protect the card and PIN; no brute force of sign-in codes): staff login,
 OTP request, OTP login and the PIN endpoints (activation, change, reset), per client address and per
-document / per card. Exceeding one gives 429 problem+json.
+document / per card. Exceeding one gives 429 problem+json; on the phone's PIN change page (the same
+limits, one count with the API) a 429 page in the holder's language.
 
 The suite's shared app runs with RATELIMIT_ENABLED False; these tests build their own app with the
 limiter on (storage: RATELIMIT_STORAGE_URI, memory by default; CI points it at Redis). Flask-Limiter's
@@ -15,8 +16,15 @@ import pytest
 from argon2 import PasswordHasher
 
 from app.models.enums import CardStatus
-from tests.factories import World, citizen_id
+from tests.factories import PIN, World, citizen_id, snapshot
 from tests.selfservice.conftest import bearer, doc_of, problem
+from tests.web.conftest import csrf_from, page_html
+from tests.web.phone.conftest import phone_login_with
+
+
+# A wrong PIN. Not 000001: the log guard takes every PIN sent to the API as a secret, and the first
+# complaint of a later test in the same worker is TS-2026-000001 in the SQL log.
+WRONG_PIN = "907531"
 
 
 def _storage_uri() -> str:
@@ -193,7 +201,7 @@ def _etag(client, headers, card_id, ip):
 
 
 @pytest.mark.parametrize("suffix,body,state", [
-    ("pin-change", {"old_pin": "000001", "new_pin": "246810"}, CardStatus.ACTIVE),
+    ("pin-change", {"old_pin": WRONG_PIN, "new_pin": "246810"}, CardStatus.ACTIVE),
     ("pin-reset", {"new_pin": "246810"}, CardStatus.ACTIVE),  # refused without the ID check, still counted
     ("activation", {"pin": "111111"}, CardStatus.ISSUED),  # refused as too easy, still counted
 ])
@@ -224,7 +232,7 @@ def test_pin_endpoints_limited_per_address(limited_app):
     for card in cards:
         for _ in range(2):
             statuses.append(client.post(f"/api/cards/{card.id}/pin-change",
-                                        json={"old_pin": "000001", "new_pin": "246810"},
+                                        json={"old_pin": WRONG_PIN, "new_pin": "246810"},
                                         headers={**headers, "If-Match": _etag(client, headers, card.id, "10.0.6.1")},
                                         **_from("10.0.6.1")).status_code)
     assert statuses[:4] == [403] * 4 and statuses[4:] == [429, 429]
@@ -237,10 +245,133 @@ def test_pin_limits_count_only_authenticated_calls(limited_app):
     world.session.commit()
     client = app.test_client()
     for i in range(8):
-        problem(client.post(f"/api/cards/{card.id}/pin-change", json={"old_pin": "000001", "new_pin": "246810"},
+        problem(client.post(f"/api/cards/{card.id}/pin-change", json={"old_pin": WRONG_PIN, "new_pin": "246810"},
                             **_from(f"10.0.7.{i}")), 401)
     headers = _teller(client, "10.0.7.50")
     resp = client.post(f"/api/cards/{card.id}/pin-change", json={"old_pin": "135790", "new_pin": "246810"},
                        headers={**headers, "If-Match": _etag(client, headers, card.id, "10.0.7.50")},
                        **_from("10.0.7.50"))
     assert resp.status_code == 200, resp.get_data(as_text=True)
+
+
+# ---------------------------------------------------------------- the phone's PIN change page (Art. 19)
+# The same two limits as the API's PIN change, and one count with it: per address, and per card (the
+# signed-in holder's card; the page has no card id in its URL). A refused try is a page in the holder's
+# language (429), and it changes nothing: no PIN is checked, so no failure is counted on the card.
+
+PIN_PAGE = "/m/self/pin"
+
+
+def _phone_client(app, session, person, ip: str):
+    """A test client of its own (its own cookies) signed in as ``person`` through the phone's pages."""
+    client = app.test_client()
+    phone_login_with(client, session, person, **_from(ip))
+    return client
+
+
+def _pin_form(client, session, card, ip: str, old: str, new: str = "246802", again: str | None = None,
+              lang: str = "en"):
+    """POST the PIN change form as the page sends it (CSRF token and card version read from the page)."""
+    from app.models import Card
+
+    headers = {"Accept-Language": lang}
+    token = csrf_from(page_html(client.get(PIN_PAGE, headers=headers, **_from(ip))))
+    session.expire_all()
+    version = session.get(Card, card.id).version
+    return client.post(PIN_PAGE, data={"csrf_token": token, "version": version, "old_pin": old, "new_pin": new,
+                                       "new_pin_again": new if again is None else again},
+                       headers=headers, **_from(ip))
+
+
+def _failures(session, card) -> int:
+    from app.models import Card
+
+    session.expire_all()
+    return session.get(Card, card.id).pin_failures
+
+
+def _too_many_page(resp, *texts: str) -> str:
+    """429 as a page of the phone app (not problem+json, no stack trace) saying so in the holder's language."""
+    html = page_html(resp, 429)
+    assert int(resp.headers["Retry-After"]) > 0
+    for text in texts:
+        assert text in html, html[:2000]
+    return html
+
+
+def test_pin_change_page_is_rate_limited_per_card_art19(limited_app):
+    """Five tries at one card's PIN from five addresses, then the sixth from a new address is refused."""
+    app, session, world = limited_app()
+    card = world.card(CardStatus.ACTIVE)
+    session.commit()
+    client = _phone_client(app, session, card.person, "10.0.8.1")
+    for i in range(4):  # the two new PINs differ: refused before any PIN is checked, still a try
+        assert _pin_form(client, session, card, f"10.0.8.{10 + i}", WRONG_PIN, again="246803").status_code == 422
+    assert _pin_form(client, session, card, "10.0.8.20", WRONG_PIN).status_code == 403  # a wrong PIN
+    assert _failures(session, card) == 1
+    before = snapshot(session, [card.person_id])
+    html = _too_many_page(_pin_form(client, session, card, "10.0.8.21", WRONG_PIN),
+                          "Too many tries", "Wait a minute and try again.")
+    assert '<html lang="en"' in html
+    html = _too_many_page(_pin_form(client, session, card, "10.0.8.22", WRONG_PIN, lang="zh-CN"),
+                          "尝试次数过多", "请稍等一分钟后重试。")
+    assert '<html lang="zh' in html
+    assert _failures(session, card) == 1 and snapshot(session, [card.person_id]) == before  # nothing changed
+    # the page itself still opens (only the POST is limited), and another holder's card is not affected
+    assert client.get(PIN_PAGE, **_from("10.0.8.21")).status_code == 200
+    other = world.card(CardStatus.ACTIVE)
+    session.commit()
+    other_client = _phone_client(app, session, other.person, "10.0.8.2")
+    assert _pin_form(other_client, session, other, "10.0.8.21", PIN).status_code == 302
+
+
+def test_pin_change_page_is_rate_limited_per_address_art19(limited_app):
+    """Three holders' cards tried from one address: the address's limit stops the fifth try, whatever card."""
+    app, session, world = limited_app(RATELIMIT_PIN="4/minute")  # SSC_RATELIMIT_PIN
+    cards = [world.card(CardStatus.ACTIVE) for _ in range(3)]
+    session.commit()
+    clients = [_phone_client(app, session, card.person, f"10.0.9.{i}") for i, card in enumerate(cards)]
+    statuses = [_pin_form(client, session, card, "10.0.9.50", WRONG_PIN).status_code
+                for client, card in zip(clients, cards) for _ in range(2)]
+    assert statuses[:4] == [403] * 4 and statuses[4:] == [429, 429]
+    assert [_failures(session, card) for card in cards] == [2, 2, 0]  # the refused tries checked no PIN
+    _too_many_page(_pin_form(clients[2], session, cards[2], "10.0.9.50", WRONG_PIN, lang="zh-CN"), "尝试次数过多")
+    # from another address the same holder goes on
+    assert _pin_form(clients[2], session, cards[2], "10.0.9.51", PIN).status_code == 302
+
+
+def test_pin_change_page_and_api_count_the_same_tries_art19(limited_app):
+    """The page and ``POST /api/cards/{id}/pin-change`` share one count per card (as the sign-in page and
+    the API do): trying a card's PIN on both channels does not double the tries."""
+    app, session, world = limited_app()
+    card = world.card(CardStatus.ACTIVE)
+    session.commit()
+    api = app.test_client()
+    for i in range(3):  # a new PIN that is not six digits: refused as input, still a try
+        ip = f"10.0.10.{i}"
+        headers = _teller(api, ip)
+        resp = api.post(f"/api/cards/{card.id}/pin-change", json={"old_pin": WRONG_PIN, "new_pin": "1"},
+                        headers={**headers, "If-Match": _etag(api, headers, card.id, ip)}, **_from(ip))
+        assert resp.status_code == 422, resp.get_data(as_text=True)
+    client = _phone_client(app, session, card.person, "10.0.10.20")
+    for i in range(2):
+        assert _pin_form(client, session, card, f"10.0.10.{30 + i}", WRONG_PIN, again="246803").status_code == 422
+    _too_many_page(_pin_form(client, session, card, "10.0.10.40", PIN), "Too many tries")
+    headers = _teller(api, "10.0.10.41")
+    _too_many(api.post(f"/api/cards/{card.id}/pin-change", json={"old_pin": PIN, "new_pin": "246802"},
+                       headers={**headers, "If-Match": _etag(api, headers, card.id, "10.0.10.41")},
+                       **_from("10.0.10.41")))
+    assert _failures(session, card) == 0
+
+
+def test_pin_change_page_limits_count_only_signed_in_posts_art19(limited_app):
+    """A stranger's POSTs (no sign-in, no CSRF token) are refused before the limit and use none of it."""
+    app, session, world = limited_app()
+    card = world.card(CardStatus.ACTIVE)
+    session.commit()
+    stranger = app.test_client()
+    for i in range(8):
+        assert stranger.post(PIN_PAGE, data={"old_pin": WRONG_PIN, "new_pin": "246802", "new_pin_again": "246802"},
+                             **_from(f"10.0.11.{i}")).status_code in (400, 401)
+    client = _phone_client(app, session, card.person, "10.0.11.50")
+    assert _pin_form(client, session, card, "10.0.11.50", PIN).status_code == 302

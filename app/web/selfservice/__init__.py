@@ -6,13 +6,15 @@ tracking and complaints) with the signed-in holder's own :class:`Actor` (role re
 Which steps are offered is read from the channel and state tables (``resident.steps``); a step that is not
 open online shows where it is done and why, with the article, instead of a button. A refusal re-renders the
 page with the service's reason and article, and nothing is written (rolled back; a wrong PIN's count is
-the one thing kept, as the API keeps it, Art. 19). There is no person id in any URL; the only ids are the
-holder's own complaints (another's: 404, as for none) and the card's version (a stale page: 412).
+the one thing kept, as the API keeps it, Art. 19); the PIN change is under the API's rate limits
+(``pin_limited``, one count with it). There is no person id in any URL; the only ids are the holder's own
+complaints (another's: 404, as for none) and the card's version (a stale page: 412).
 """
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
+from app.api.auth import pin_limited
 from app.extensions import db
 from app.i18n import N_, translate
 from app.models import Bank, Outlet
@@ -226,10 +228,19 @@ def fields():
     return _done(N_("The field is locked."), "phone.self.fields")
 
 
+def _card_id() -> int | None:
+    """The card whose PIN the page changes (the rate limit's key): the one the view finds."""
+    card = _card()
+    return card.id if card else None
+
+
 @bp.route("/pin", methods=["GET", "POST"])
 @resident_page
+@pin_limited(Op.CHANGE_PIN, card_id=_card_id, methods=["POST"])
 def pin():
-    """Change the PIN with the old PIN (Art. 6, 19); a forgotten or locked PIN is reset at an outlet."""
+    """Change the PIN with the old PIN (Art. 6, 19); a forgotten or locked PIN is reset at an outlet.
+    Under the API's PIN limits, one count with ``POST /api/cards/{id}/pin-change`` (per address and per
+    card; over them: 429, the phone's error page, nothing checked)."""
     ctx = {"card": _card(), "step": resident.step(db.session, me().id, Op.CHANGE_PIN),
            "reset": resident.step(db.session, me().id, Op.RESET_PIN)}
     if request.method == "GET":

@@ -47,20 +47,27 @@ def outbox_code(session) -> str:
     return code
 
 
+def phone_login_with(client, session, person, lang: str = "en", **request):
+    """Sign ``client`` in as ``person`` through the pages (what ``phone_login`` does), for a test with an
+    app of its own (e.g. the limiter on); ``request``: more arguments of every request, such as
+    ``environ_base={"REMOTE_ADDR": …}``."""
+    session.commit()
+    headers = {"Accept-Language": lang}
+    token = csrf_from(page_html(client.get("/m/login", headers=headers, **request)))
+    html = page_html(client.post("/m/login/code", data={**doc_form(person), "csrf_token": token},
+                                 headers=headers, **request))
+    resp = client.post("/m/login", data={**doc_form(person), "code": outbox_code(session),
+                                         "csrf_token": csrf_from(html)}, headers=headers, **request)
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:800]
+    return resp
+
+
 @pytest.fixture
 def phone_login(client, session):
     """``phone_login(person, lang="en")``: sign the test client in as ``person`` through the pages."""
 
     def _login(person, lang: str = "en"):
-        session.commit()
-        headers = {"Accept-Language": lang}
-        token = csrf_from(page_html(client.get("/m/login", headers=headers)))
-        html = page_html(client.post("/m/login/code", data={**doc_form(person), "csrf_token": token},
-                                     headers=headers))
-        resp = client.post("/m/login", data={**doc_form(person), "code": outbox_code(session),
-                                             "csrf_token": csrf_from(html)}, headers=headers)
-        assert resp.status_code == 302, resp.get_data(as_text=True)[:800]
-        return resp
+        return phone_login_with(client, session, person, lang)
 
     return _login
 

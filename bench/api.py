@@ -12,8 +12,10 @@ baseline. Each endpoint's wrk has the same number of connections, so ``÷ ping``
 each card once (a loss registration takes an active card, a reissue a card whose loss is registered).
 ``--rate R`` sends the mix as an open loop instead: requests arrive at R per second in all, an equal share
 per endpoint, each latency counted from when its request was due (latency under a load the machine can
-carry, with no coordinated omission); ``--repeat K`` runs it K times and reports each percentile's median. ``--alone`` runs them one after the other instead (each endpoint's own latency, without the queue behind the
-other eight on a machine whose cores the mix saturates). Prints throughput and p50/p95/p99 per endpoint; the last line is one JSON object keyed by endpoint.
+carry, with no coordinated omission); ``--repeat K`` runs it K times and reports each percentile's median.
+``--alone`` runs them one after the other instead (each endpoint's own latency, without the queue behind the
+other eight on a machine whose cores the mix saturates). Prints throughput and p50/p95/p99 per endpoint; the
+last line is one JSON object keyed by endpoint.
 Tokens are minted in this process as the app mints them (``app.auth.tokens``), so no login is measured.
 """
 from __future__ import annotations
@@ -157,23 +159,26 @@ def paced(port: int, lists: dict, rate: float, duration: int, seed: int, used: d
             headers["If-Match"] = if_match
         if body:
             headers["Content-Type"] = "application/json"
-        status = 0
-        for fresh in (False, True):  # as any HTTP client: a kept-alive connection the server closed is redialled
-            kept = None if fresh else getattr(local, "conn", None)
+        def on(conn) -> int:
+            local.conn = conn
+            conn.request(method, path, body=body or None, headers=headers)
+            resp = conn.getresponse()
+            resp.read()
+            return resp.status
+
+        def dial():
+            return http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+
+        try:
+            kept = getattr(local, "conn", None)
             try:
-                conn = local.conn = kept or http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-                conn.request(method, path, body=body or None, headers=headers)
-                resp = conn.getresponse()
-                resp.read()
-                status = resp.status
-                break
+                status = on(kept or dial())
             except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
-                local.conn = None
                 if kept is None:
-                    break
-            except OSError:
-                local.conn = None
-                break
+                    raise
+                status = on(dial())  # as any HTTP client: a kept-alive connection the server closed is redialled
+        except OSError:
+            local.conn, status = None, 0
         out[name].append((time.perf_counter() - at, status))
 
     began = time.perf_counter()

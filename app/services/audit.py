@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, scoped_session
 from sqlalchemy.types import NullType
 
 from app.models import AuditEntry, AuditHead
+from app.models.enums import Channel, Role
 from app.privacy.audit_chain import (
     GENESIS,
     ChainReport,
@@ -29,7 +30,6 @@ from app.privacy.audit_chain import (
     seal,
     verify_chain,
 )
-from app.models.enums import Channel, Role
 from app.services import clock
 from app.services.actor import Actor
 
@@ -349,7 +349,6 @@ def verify(session: Session, expect: tuple[int, str] | None = None) -> ChainRepo
 
 
 # ---------------------------------------------------------------- searching the trail (the API and the Bureau's page)
-
 
 READERS = (Role.BUREAU, Role.AUDITOR)  # who reads the trail and verifies the chain (Art. 5, 16)
 SEARCH_FILTERS = ("person_id", "actor_id", "action", "action_prefix", "since", "until")
